@@ -1,0 +1,63 @@
+"""`shipml init MODEL_FILE`: write a shipml.yaml for a model file shipml recognises."""
+
+from __future__ import annotations
+
+import re
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipml.cli.console import out_console
+from shipml.errors import SpecError
+from shipml.runtime.flavors import detect_flavor
+from shipml.spec import SPEC_FILENAME, ModelSpec, Spec, dump_spec
+
+# The distribution each flavor needs at serving time, pinned to the version installed here.
+FLAVOR_PACKAGES: dict[str, tuple[str, ...]] = {
+    "sklearn": ("scikit-learn", "joblib"),
+    "onnx": ("onnxruntime",),
+    "xgboost": ("xgboost",),
+    "lightgbm": ("lightgbm",),
+}
+
+
+def _pinned(dist: str) -> str:
+    try:
+        return f"{dist}=={metadata.version(dist)}"
+    except metadata.PackageNotFoundError:
+        return dist
+
+
+def _dns_name(text: str) -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:63].strip("-")
+    return name or "model"
+
+
+def spec_for(model_file: Path, *, name: str | None = None) -> Spec:
+    """A starting spec for a model file: its flavor, a name, and pinned requirements."""
+    flavor = detect_flavor(model_file)
+    project = model_file.parent
+    return Spec(
+        name=name or _dns_name(project.resolve().name),
+        model=ModelSpec(path=model_file.name, flavor=flavor),  # type: ignore[arg-type]
+        requirements=[_pinned(d) for d in FLAVOR_PACKAGES.get(flavor, ())],
+    )
+
+
+def init(
+    model_file: Annotated[Path, typer.Argument(help="The model file, e.g. model.joblib.")],
+    name: Annotated[str | None, typer.Option(help="Model name (default: the directory's).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing shipml.yaml.")] = False,
+) -> None:
+    """Write shipml.yaml beside MODEL_FILE; prints the path of the spec."""
+    target = model_file.parent / SPEC_FILENAME
+    if target.exists() and not force:
+        raise SpecError(f"{target} already exists", hint="pass --force to overwrite it")
+    target.write_text(dump_spec(spec_for(model_file, name=name)), encoding="utf-8")
+    out_console.print(str(target))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
