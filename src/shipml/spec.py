@@ -133,6 +133,67 @@ class ScalingSpec(_Strict):
         return self
 
 
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _dns_label(v: str | None) -> str | None:
+    if v is not None and (not _NAME.match(v) or len(v) > 63):
+        raise ValueError("expected a lowercase DNS label (a-z, 0-9, '-', at most 63 characters)")
+    return v
+
+
+class IngressSpec(_Strict):
+    """An Ingress routing ``host`` and ``path`` to the Service, with TLS when ``tls_secret`` is set."""
+
+    host: str = Field(max_length=253)
+    path: str = Field(default="/", pattern=r"^/")
+    class_name: str | None = None
+    tls_secret: str | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _host_form(cls, v: str) -> str:
+        if not _HOST.match(v):
+            raise ValueError("expected a lowercase DNS host name such as 'model.example.com'")
+        return v
+
+
+class TolerationSpec(_Strict):
+    """A Kubernetes toleration, so pods may run on tainted (e.g. GPU) nodes."""
+
+    key: str = Field(pattern=_LABEL_KEY.pattern)
+    operator: Literal["Exists", "Equal"] = "Exists"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+    @model_validator(mode="after")
+    def _value_needs_equal(self) -> TolerationSpec:
+        if (self.value is None) == (self.operator == "Equal"):
+            raise ValueError("operator 'Equal' needs a 'value'; operator 'Exists' takes none")
+        return self
+
+
+class DeploySpec(_Strict):
+    """Kubernetes placement: namespace, image pull secret, optional Ingress, node constraints."""
+
+    namespace: str | None = None
+    image_pull_secret: str | None = None
+    ingress: IngressSpec | None = None
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[TolerationSpec] = Field(default_factory=list)
+
+    _names = field_validator("namespace", "image_pull_secret")(_dns_label)
+
+    @field_validator("node_selector")
+    @classmethod
+    def _selector_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if not _LABEL_KEY.match(k)]
+        if bad:
+            raise ValueError(f"not valid Kubernetes label keys: {', '.join(bad)}")
+        return v
+
+
 class Spec(_Strict):
     """A whole shipml.yaml."""
 
@@ -146,6 +207,7 @@ class Spec(_Strict):
     serve: ServeSpec = Field(default_factory=ServeSpec)
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     scaling: ScalingSpec = Field(default_factory=ScalingSpec)
+    deploy: DeploySpec = Field(default_factory=DeploySpec)
 
     @field_validator("name")
     @classmethod
