@@ -133,7 +133,9 @@ class ScalingSpec(_Strict):
         return self
 
 
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 _HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -144,7 +146,7 @@ def _dns_label(v: str | None) -> str | None:
 
 
 class IngressSpec(_Strict):
-    """An Ingress routing ``host`` and ``path`` to the Service, with TLS when ``tls_secret`` is set."""
+    """An Ingress routing ``host`` and ``path`` to the Service; TLS when ``tls_secret`` is set."""
 
     host: str = Field(max_length=253)
     path: str = Field(default="/", pattern=r"^/")
