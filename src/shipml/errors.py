@@ -6,6 +6,7 @@
     │   └── SignatureError      a declared or detected input signature is inconsistent
     ├── RequestError            an inference request is wrong (carries the HTTP ``status``)
     ├── BuildError              an image cannot be built (lock, base, layers)
+    ├── FormatError             a digest, manifest, config or archive breaks the OCI specs
     ├── StoreError              the local image store cannot read or write
     │   ├── NotFoundError       a reference or blob is not in the store
     │   └── DigestMismatchError content does not hash to the digest it claims
@@ -63,6 +64,12 @@ class BuildError(ShipmlError):
     """An image cannot be built: locking, base image, layers."""
 
     exit_code = 4
+
+
+class FormatError(ShipmlError):
+    """A digest, platform, manifest, index, config or archive does not follow the OCI specs."""
+
+    exit_code = 9
 
 
 class StoreError(ShipmlError):

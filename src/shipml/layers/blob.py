@@ -1,0 +1,152 @@
+"""Layers backed by a compressed blob file, read through streams that verify their digest."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self, cast
+
+import zstandard
+
+from shipml.errors import DigestMismatchError, NotFoundError
+from shipml.oci.digest import Digest
+from shipml.oci.image import BlobStream
+from shipml.oci.mediatypes import Compression, layer_compression
+
+
+class VerifyingStream:
+    """Pass ``inner`` through, hashing it; at end of stream a wrong digest or size raises.
+
+    Like go-containerregistry's verify.ReadCloser: content is only trusted once fully read.
+    """
+
+    def __init__(self, inner: BlobStream, digest: Digest, size: int | None, *, what: str) -> None:
+        self._inner = inner
+        self._digest = digest
+        self._size = size
+        self._hasher = digest.hasher()
+        self._what = what
+        self._checked = False
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read up to ``size`` bytes (all when negative); DigestMismatchError at a bad end."""
+        data = self._inner.read(size)
+        self._hasher.update(data)
+        if self._size is not None and self._hasher.size > self._size:
+            self._fail(f"is larger than the {self._size} bytes its descriptor declares")
+        if (not data and size != 0) or size < 0:
+            self._check()
+        return data
+
+    def _check(self) -> None:
+        if self._checked:
+            return
+        self._checked = True
+        if self._size is not None and self._hasher.size != self._size:
+            self._fail(f"has {self._hasher.size} bytes, its descriptor declares {self._size}")
+        actual = self._hasher.digest()
+        if actual != self._digest:
+            self._fail(f"hashes to {actual}")
+
+    def _fail(self, problem: str) -> None:
+        raise DigestMismatchError(
+            f"{self._what} {self._digest} {problem}; refusing it",
+            hint="the content is corrupt or was tampered with: fetch or rebuild it",
+        )
+
+    def close(self) -> None:
+        """Close the inner stream."""
+        self._inner.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def decompressing(stream: BlobStream, compression: Compression) -> BlobStream:
+    """A stream of the uncompressed bytes of ``stream``; closing it closes ``stream``."""
+    if compression is Compression.GZIP:
+        return _Closing(gzip.GzipFile(fileobj=cast(IO[bytes], stream), mode="rb"), stream)
+    if compression is Compression.ZSTD:
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            cast(IO[bytes], stream), closefd=True, read_across_frames=True
+        )
+        return _Closing(reader, stream)
+    return stream
+
+
+class _Closing:
+    """A reader that closes its source too (GzipFile leaves a passed fileobj open)."""
+
+    def __init__(self, reader: BlobStream, source: BlobStream) -> None:
+        self._reader = reader
+        self._source = source
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._reader.read(size)
+
+    def close(self) -> None:
+        try:
+            self._reader.close()
+        finally:
+            self._source.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class FileLayer:
+    """A Layer whose compressed blob is a file; every read verifies digest, size and diff_id."""
+
+    path: Path
+    blob_digest: Digest
+    uncompressed_digest: Digest
+    blob_size: int
+    blob_media_type: str
+
+    def digest(self) -> Digest:
+        """The digest of the compressed blob."""
+        return self.blob_digest
+
+    def diff_id(self) -> Digest:
+        """The digest of the uncompressed tar."""
+        return self.uncompressed_digest
+
+    def size(self) -> int:
+        """The compressed size in bytes."""
+        return self.blob_size
+
+    def media_type(self) -> str:
+        """The layer media type."""
+        return self.blob_media_type
+
+    def compressed(self) -> BlobStream:
+        """A verifying stream of the blob file."""
+        try:
+            raw = self.path.open("rb")
+        except FileNotFoundError as e:
+            raise NotFoundError(f"layer blob {self.blob_digest} is missing at {self.path}") from e
+        return VerifyingStream(raw, self.blob_digest, self.blob_size, what="layer blob")
+
+    def uncompressed(self) -> BlobStream:
+        """A stream of the tar, verified against the diff_id (and the blob against its digest)."""
+        tar = decompressing(self.compressed(), layer_compression(self.blob_media_type))
+        return VerifyingStream(tar, self.uncompressed_digest, None, what="layer diff_id")

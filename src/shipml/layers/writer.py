@@ -1,0 +1,98 @@
+"""Write a layer in one streaming pass: tar, diff_id hash, compressor, digest hash, temp file."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+import zstandard
+
+from shipml.layers.blob import FileLayer
+from shipml.layers.tar import Entry, source_date_epoch, write_tar
+from shipml.oci.digest import Hasher
+from shipml.oci.mediatypes import Compression, oci_layer_type
+
+# Fixed levels, so the same entries compress to the same bytes: gzip's and zstd's defaults.
+DEFAULT_LEVELS = {Compression.GZIP: 6, Compression.ZSTD: 3, Compression.NONE: 0}
+
+
+class _Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
+class _HashingWriter:
+    """Hash and count what passes to ``sink``; ``tell`` is the byte count (tarfile asks for it)."""
+
+    def __init__(self, sink: _Sink) -> None:
+        self.hasher = Hasher()
+        self._sink = sink
+
+    def write(self, data: bytes, /) -> int:
+        self.hasher.update(data)
+        self._sink.write(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.hasher.size
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
+
+
+def write_layer(
+    entries: Iterable[Entry],
+    out_dir: Path,
+    *,
+    compression: Compression = Compression.GZIP,
+    level: int | None = None,
+    mtime: int | None = None,
+) -> FileLayer:
+    """Write ``entries`` as a layer blob named ``out_dir/sha256-<hex>`` and return it.
+
+    Reproducible: the same entries, compression, level and ``mtime`` (default
+    SOURCE_DATE_EPOCH, else 0) give the same bytes. Nothing is held whole in memory; the blob
+    appears under its final name only once complete (temp file in ``out_dir``, fsync, rename).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    level = DEFAULT_LEVELS[compression] if level is None else level
+    mtime = source_date_epoch() if mtime is None else mtime
+    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=".tmp-layer-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            blob = _HashingWriter(raw)
+            tar = _compress(entries, blob, compression, level, mtime)
+            raw.flush()
+            os.fsync(raw.fileno())
+        digest = blob.hasher.digest()
+        final = out_dir / f"{digest.algorithm}-{digest.encoded}"
+        tmp.replace(final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return FileLayer(final, digest, tar.digest(), blob.hasher.size, oci_layer_type(compression))
+
+
+def _compress(
+    entries: Iterable[Entry], blob: _HashingWriter, compression: Compression, level: int, mtime: int
+) -> Hasher:
+    """Stream the tar of ``entries`` through ``compression`` into ``blob``; the tar's hasher."""
+    if compression is Compression.GZIP:
+        # filename="" and mtime=0 keep the gzip header free of names and times (RFC 1952 2.3.1).
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=blob, mtime=0) as z:
+            return _tar_into(entries, z, mtime)
+    if compression is Compression.ZSTD:
+        compressor = zstandard.ZstdCompressor(level=level)
+        with compressor.stream_writer(blob, closefd=False) as z:  # type: ignore[arg-type]
+            return _tar_into(entries, z, mtime)
+    return _tar_into(entries, blob, mtime)
+
+
+def _tar_into(entries: Iterable[Entry], sink: _Sink, mtime: int) -> Hasher:
+    tar = _HashingWriter(sink)
+    write_tar(entries, tar, mtime=mtime)  # type: ignore[arg-type]
+    return tar.hasher

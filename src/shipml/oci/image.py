@@ -1,0 +1,148 @@
+"""Read-only protocols of layers, images and indexes, after go-containerregistry's pkg/v1.
+
+API in brief (everything is a value; transforms return new objects, see ``shipml.mutate``):
+
+- ``Digest.parse("sha256:…")``, ``Digest.of(data)``, ``Hasher`` for streams (``oci.digest``).
+- ``MediaType`` / ``Compression`` enums and predicates (``oci.mediatypes``).
+- ``Descriptor``, ``Manifest``, ``Index`` with ``to_bytes()`` / ``from_bytes()``; the image digest
+  is ``Digest.of(manifest.to_bytes())`` (``oci.descriptor``).
+- ``ImageConfig`` (+ ``ContainerConfig``, ``History``) with ``to_bytes()`` / ``from_bytes()``
+  (``oci.config``); ``Platform.parse("linux/arm64/v8")`` (``oci.platform``).
+- ``Layer``: ``digest()`` (of the compressed blob), ``diff_id()`` (of the uncompressed tar),
+  ``size()`` (compressed bytes), ``media_type()``, ``compressed()`` / ``uncompressed()`` open a
+  fresh ``BlobStream`` each call (use ``with``; implementations verify digests at end of stream).
+- ``Image``: ``layers()``, ``config_file()`` / ``raw_config_file()``, ``manifest()`` /
+  ``raw_manifest()``, ``digest()``, ``descriptor()`` and ``layer_by_digest()``.
+- ``ImageIndex``: ``index_manifest()`` / ``raw_manifest()``, ``digest()``, ``image(d)``,
+  ``image_index(d)``.
+
+Producers: ``shipml.layers`` (deterministic tar layers from files), ``shipml.mutate`` (new images
+from old), ``shipml.layout`` (the on-disk store), ``shipml.archive`` (oci/docker tarballs);
+``shipml.testing`` makes random ones and validates any image.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from shipml.oci.config import ImageConfig
+from shipml.oci.descriptor import Descriptor, Index, Manifest
+from shipml.oci.digest import Digest
+
+
+class BlobStream(Protocol):
+    """A readable, closable byte stream that works as a context manager."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> object: ...
+
+
+@runtime_checkable
+class Layer(Protocol):
+    """One filesystem changeset of an image, as a compressed blob and its uncompressed tar."""
+
+    def digest(self) -> Digest:
+        """The digest of the compressed blob (what manifests and registries name)."""
+        ...
+
+    def diff_id(self) -> Digest:
+        """The digest of the uncompressed tar (what the config's rootfs lists)."""
+        ...
+
+    def size(self) -> int:
+        """The size of the compressed blob in bytes."""
+        ...
+
+    def media_type(self) -> str:
+        """The layer media type, which names its compression."""
+        ...
+
+    def compressed(self) -> BlobStream:
+        """A fresh stream of the compressed blob."""
+        ...
+
+    def uncompressed(self) -> BlobStream:
+        """A fresh stream of the uncompressed tar."""
+        ...
+
+
+@runtime_checkable
+class Image(Protocol):
+    """A single-platform image: a manifest, its config and its layers, bottom first."""
+
+    def layers(self) -> tuple[Layer, ...]:
+        """The layers in manifest order, bottom first."""
+        ...
+
+    def media_type(self) -> str:
+        """The manifest media type."""
+        ...
+
+    def raw_config_file(self) -> bytes:
+        """The config blob bytes exactly as the manifest's config descriptor hashes them."""
+        ...
+
+    def config_file(self) -> ImageConfig:
+        """The parsed config."""
+        ...
+
+    def raw_manifest(self) -> bytes:
+        """The manifest bytes exactly as the image digest hashes them."""
+        ...
+
+    def manifest(self) -> Manifest:
+        """The parsed manifest."""
+        ...
+
+    def digest(self) -> Digest:
+        """The digest of ``raw_manifest()``: the image's identity."""
+        ...
+
+    def descriptor(self) -> Descriptor:
+        """A descriptor of the manifest (media type, digest, size, platform)."""
+        ...
+
+    def layer_by_digest(self, digest: Digest) -> Layer:
+        """The layer with that compressed digest; NotFoundError when absent."""
+        ...
+
+
+@runtime_checkable
+class ImageIndex(Protocol):
+    """A multi-platform image: an index of image manifests (or of nested indexes)."""
+
+    def media_type(self) -> str:
+        """The index media type."""
+        ...
+
+    def raw_manifest(self) -> bytes:
+        """The index bytes exactly as its digest hashes them."""
+        ...
+
+    def index_manifest(self) -> Index:
+        """The parsed index."""
+        ...
+
+    def digest(self) -> Digest:
+        """The digest of ``raw_manifest()``."""
+        ...
+
+    def image(self, digest: Digest) -> Image:
+        """The child image with that manifest digest; NotFoundError when absent."""
+        ...
+
+    def image_index(self, digest: Digest) -> ImageIndex:
+        """The child index with that digest; NotFoundError when absent."""
+        ...
