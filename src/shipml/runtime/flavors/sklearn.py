@@ -75,13 +75,9 @@ class SklearnPredictor:
     def predict(
         self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]
     ) -> dict[str, np.ndarray]:
-        import sklearn
-
         x: Any = inputs[INPUT_NAME]
         if self.feature_names:
             import pandas as pd  # estimators fitted on frames warn without their column names
 
             x = pd.DataFrame(x, columns=self.feature_names)
-        # The server already enforced the signature's NaN rule: skip sklearn's second check.
-        with sklearn.config_context(assume_finite=True):
-            return {name: np.asarray(getattr(self._estimator, name)(x)) for name in outputs}
+        return {name: np.asarray(getattr(self._estimator, name)(x)) for name in outputs}
