@@ -1,0 +1,54 @@
+"""Shared fixtures: trained example projects and real server processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+
+from shipml.testing.server import ServerProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def train_example(name: str, dest: Path) -> Path:
+    """Copy examples/NAME to dest and run its train.py there; returns the project directory."""
+    project = dest / name
+    shutil.copytree(EXAMPLES / name, project, ignore=shutil.ignore_patterns("*.joblib", "__pycache__"))
+    subprocess.run([sys.executable, "train.py", str(project)], cwd=project, check=True,
+                   capture_output=True)
+    return project
+
+
+@pytest.fixture(scope="session")
+def sklearn_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained sklearn-classifier example (shared by the session: do not modify it)."""
+    return train_example("sklearn-classifier", tmp_path_factory.mktemp("examples"))
+
+
+@pytest.fixture
+def serve_project() -> Iterator[Callable[..., AbstractContextManager[ServerProcess]]]:
+    """``with serve_project(dir, env={...}) as server:`` runs a real server; stopped afterwards."""
+    started: list[ServerProcess] = []
+
+    def start(project: Path, **kwargs: object) -> ServerProcess:
+        server = ServerProcess(project, **kwargs)  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sklearn_server(sklearn_project: Path) -> Iterator[ServerProcess]:
+    """One sklearn server for the read-only protocol tests of the session."""
+    with ServerProcess(sklearn_project) as server:
+        yield server
