@@ -94,7 +94,7 @@ class Reference:
 
 
 def parse_reference(text: str) -> Reference:
-    """Parse ``[registry/]repository[:tag][@digest]``; raise FormatError saying which part is wrong."""
+    """Parse ``[registry/]repository[:tag][@digest]``; a FormatError says which part is wrong."""
     if not text or text != text.strip():
         raise FormatError(f"invalid image reference {text!r}", hint="expected e.g. repo/name:tag")
     rest, at, digest_text = text.partition("@")

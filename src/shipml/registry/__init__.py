@@ -1,0 +1,1 @@
+"""The OCI distribution API: auth, credentials, an endpoint client, push and pull."""
