@@ -1,4 +1,4 @@
-"""Strict validation against the official Kubernetes OpenAPI schemas bundled by kubernetes-validate."""
+"""Strict validation on the official Kubernetes OpenAPI schemas that kubernetes-validate bundles."""
 
 from __future__ import annotations
 
