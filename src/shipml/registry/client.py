@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Collection, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -124,22 +124,18 @@ class RegistryClient:
             return None
         return int(response.headers.get("content-length", "0"))
 
-    @contextmanager
-    def blob(self, repository: str, digest: Digest) -> Iterator[Iterator[bytes]]:
-        """``GET`` a blob as a stream of chunks (unverified: the caller hashes them)."""
+    def open_blob(self, repository: str, digest: Digest) -> BlobReader:
+        """``GET`` a blob as a readable stream (unverified: wrap it to check the digest)."""
+        action = f"download blob {digest.short} from {repository}"
         response = self._send(
             "GET",
             f"/v2/{repository}/blobs/{digest}",
             ok=(200,),
-            action=f"download blob {digest.short} from {repository}",
+            action=action,
             stream=True,
             follow_redirects=True,
         )
-        action = f"download blob {digest.short} from {repository}"
-        try:
-            yield _translated(response.iter_raw(1 << 20), action=action)
-        finally:
-            response.close()
+        return BlobReader(response, action=action)
 
     def start_upload(
         self, repository: str, *, mount: Digest | None = None, mount_from: str | None = None
@@ -332,9 +328,37 @@ def _refused(
     )
 
 
-def _translated(chunks: Iterator[bytes], *, action: str) -> Iterator[bytes]:
-    """Pass chunks through, turning a dropped connection into a temporary RegistryError."""
-    try:
-        yield from chunks
-    except httpx.TransportError as e:
-        raise connection_error(e, action=action) from e
+class BlobReader:
+    """A streamed response body as a ``BlobStream``; a dropped connection is a temporary error."""
+
+    def __init__(self, response: httpx.Response, *, action: str) -> None:
+        self._response = response
+        self._chunks = response.iter_raw()
+        self._buffer = b""
+        self._action = action
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (all that remain when negative); ``b""`` at the end."""
+        try:
+            if size < 0:
+                data = self._buffer + b"".join(self._chunks)
+                self._buffer = b""
+                return data
+            while not self._buffer:
+                self._buffer = next(self._chunks, b"")
+                if not self._buffer:
+                    return b""
+        except httpx.TransportError as e:
+            raise connection_error(e, action=self._action) from e
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def close(self) -> None:
+        """Close the response and free its connection."""
+        self._response.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -14,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from shipml.testing.server import free_port
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 # The access log's request line: "PATCH /v2/app/blobs/uploads/... HTTP/1.1"
@@ -46,13 +47,6 @@ class LocalRegistry:
 def registry_available() -> bool:
     """Whether the docker-registry binary is installed."""
     return os.access(REGISTRY_BINARY, os.X_OK)
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at this moment."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def htpasswd_line(user: str, password: str) -> str:
