@@ -148,7 +148,8 @@ def _decode_entry(path: Path, key: str, entry: dict[str, Any]) -> Credential:
     username, password = "", ""
     if entry.get("auth"):
         try:
-            username, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            decoded = base64.b64decode(entry["auth"], validate=True).decode()
+            username, _, password = decoded.partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError) as e:
             raise AuthError(f"{path}: auths[{key!r}].auth is not base64 of user:password") from e
     return Credential(username, password, str(entry.get("identitytoken") or ""))
