@@ -32,6 +32,19 @@ def sklearn_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_example("sklearn-classifier", tmp_path_factory.mktemp("examples"))
 
 
+@pytest.fixture(scope="session")
+def example_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``example_project(name)``: examples/NAME trained once per session (do not modify it)."""
+    trained: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in trained:
+            trained[name] = train_example(name, tmp_path_factory.mktemp("examples"))
+        return trained[name]
+
+    return get
+
+
 @pytest.fixture
 def serve_project() -> Iterator[Callable[..., AbstractContextManager[ServerProcess]]]:
     """``with serve_project(dir, env={...}) as server:`` runs a real server; stopped afterwards."""

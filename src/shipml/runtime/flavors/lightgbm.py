@@ -8,7 +8,6 @@ and p). Every other objective gives the booster's ``predict`` values.
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -49,9 +48,13 @@ def load(path: Path, model: ModelSpec, project: Path) -> BoosterPredictor:
     except lightgbm.basic.LightGBMError as e:
         raise ModelError(f"{path}: not a readable LightGBM model ({e})") from e
     objective = str(booster.params.get("objective", "")).split(" ", 1)[0]
-    # The server checked the shape already: skip LightGBM's own feature-count check.
+
+    def run(x: np.ndarray) -> np.ndarray:
+        # The server checked the shape already: skip LightGBM's own feature-count check.
+        return np.asarray(booster.predict(x, predict_disable_shape_check=True))
+
     return BoosterPredictor(
-        partial(booster.predict, predict_disable_shape_check=True),
+        run,
         datatype="FP64",
         num_features=booster.num_feature(),
         outputs=_outputs(objective, booster.num_model_per_iteration()),
