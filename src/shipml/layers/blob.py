@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self, cast
@@ -11,6 +10,7 @@ from typing import IO, Self, cast
 import zstandard
 
 from shipml.errors import DigestMismatchError, NotFoundError
+from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Digest
 from shipml.oci.image import BlobStream
 from shipml.oci.mediatypes import Compression, layer_compression
@@ -112,41 +112,60 @@ class _Closing:
         self.close()
 
 
-@dataclass(frozen=True, slots=True)
-class FileLayer:
-    """A Layer whose compressed blob is a file; every read verifies digest, size and diff_id."""
+class DescribedLayer:
+    """A Layer known by its descriptor and diff_id; subclasses say how to open the raw blob.
 
-    path: Path
-    blob_digest: Digest
-    uncompressed_digest: Digest
-    blob_size: int
-    blob_media_type: str
+    Every read verifies: the blob against digest and size, the tar against the diff_id.
+    """
+
+    def __init__(self, descriptor: Descriptor, diff_id: Digest) -> None:
+        self.descriptor = descriptor
+        self._diff_id = diff_id
+
+    def open_raw(self) -> BlobStream:
+        """An unverified stream of the compressed blob."""
+        raise NotImplementedError
 
     def digest(self) -> Digest:
         """The digest of the compressed blob."""
-        return self.blob_digest
+        return self.descriptor.digest
 
     def diff_id(self) -> Digest:
         """The digest of the uncompressed tar."""
-        return self.uncompressed_digest
+        return self._diff_id
 
     def size(self) -> int:
         """The compressed size in bytes."""
-        return self.blob_size
+        return self.descriptor.size
 
     def media_type(self) -> str:
         """The layer media type."""
-        return self.blob_media_type
+        return self.descriptor.media_type
 
     def compressed(self) -> BlobStream:
-        """A verifying stream of the blob file."""
-        try:
-            raw = self.path.open("rb")
-        except FileNotFoundError as e:
-            raise NotFoundError(f"layer blob {self.blob_digest} is missing at {self.path}") from e
-        return VerifyingStream(raw, self.blob_digest, self.blob_size, what="layer blob")
+        """A stream of the blob, verified against its digest and size."""
+        d = self.descriptor
+        return VerifyingStream(self.open_raw(), d.digest, d.size, what="layer blob")
 
     def uncompressed(self) -> BlobStream:
         """A stream of the tar, verified against the diff_id (and the blob against its digest)."""
-        tar = decompressing(self.compressed(), layer_compression(self.blob_media_type))
-        return VerifyingStream(tar, self.uncompressed_digest, None, what="layer diff_id")
+        tar = decompressing(self.compressed(), layer_compression(self.descriptor.media_type))
+        return VerifyingStream(tar, self._diff_id, None, what="layer diff_id")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.descriptor.digest})"
+
+
+class FileLayer(DescribedLayer):
+    """A layer whose compressed blob is the file at ``path``."""
+
+    def __init__(self, path: Path, descriptor: Descriptor, diff_id: Digest) -> None:
+        super().__init__(descriptor, diff_id)
+        self.path = path
+
+    def open_raw(self) -> BlobStream:
+        """The blob file, opened for reading."""
+        try:
+            return self.path.open("rb")
+        except FileNotFoundError as e:
+            raise NotFoundError(f"layer blob {self.digest()} is missing at {self.path}") from e

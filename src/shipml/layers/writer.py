@@ -13,6 +13,7 @@ import zstandard
 
 from shipml.layers.blob import FileLayer
 from shipml.layers.tar import Entry, source_date_epoch, write_tar
+from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Hasher
 from shipml.oci.mediatypes import Compression, oci_layer_type
 
@@ -74,7 +75,8 @@ def write_layer(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return FileLayer(final, digest, tar.digest(), blob.hasher.size, oci_layer_type(compression))
+    descriptor = Descriptor(oci_layer_type(compression), digest, blob.hasher.size)
+    return FileLayer(final, descriptor, tar.digest())
 
 
 def _compress(

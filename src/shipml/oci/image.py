@@ -23,9 +23,11 @@ from old), ``shipml.layout`` (the on-disk store), ``shipml.archive`` (oci/docker
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from shipml.errors import NotFoundError
 from shipml.oci.config import ImageConfig
 from shipml.oci.descriptor import Descriptor, Index, Manifest
 from shipml.oci.digest import Digest
@@ -146,3 +148,11 @@ class ImageIndex(Protocol):
     def image_index(self, digest: Digest) -> ImageIndex:
         """The child index with that digest; NotFoundError when absent."""
         ...
+
+
+def find_layer(layers: Iterable[Layer], digest: Digest) -> Layer:
+    """The layer of ``layers`` whose compressed digest is ``digest``; NotFoundError otherwise."""
+    for layer in layers:
+        if layer.digest() == digest:
+            return layer
+    raise NotFoundError(f"the image has no layer {digest}")

@@ -1,0 +1,41 @@
+"""Atomic file writes: a temp file in the target's directory, fsync, then rename over the target."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextmanager
+def atomic_file(target: Path) -> Iterator[BinaryIO]:
+    """Yield a file that becomes ``target`` only if the block completes; otherwise it vanishes.
+
+    A crash at any point leaves either the old ``target`` or the new one, never a torn file:
+    the data is fsynced before the rename and the directory after it (rename(2) is atomic
+    within one filesystem, hence the temp file beside the target).
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{target.name[:16]}-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
