@@ -1,4 +1,4 @@
-"""The Helm chart: its structure, and its templates with its values give the objects deploy applies."""
+"""The Helm chart: its structure; its templates and values give the objects deploy applies."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def _evaluate(expr: str, values: dict[str, Any]) -> Any:
 
 
 def helm_template(text: str, values: dict[str, Any]) -> str:
-    """Render a template the way Helm does for the actions the chart uses (if/end, values, pipes)."""
+    """Render a template as Helm does, for the actions the chart uses (if/end, values, pipes)."""
     out: list[str] = []
     keep = [True]
     pos = 0
