@@ -8,10 +8,9 @@ connection resumes from the offset the registry reports for the upload ("Upload 
 
 from __future__ import annotations
 
+import functools
 import io
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from shipml.errors import RegistryError, StoreError
@@ -19,6 +18,7 @@ from shipml.oci.digest import Digest
 from shipml.oci.image import BlobStream, Image, ImageIndex
 from shipml.oci.mediatypes import is_index, is_manifest
 from shipml.registry.client import RegistryClient, Upload
+from shipml.registry.pool import Stop, run_all
 from shipml.registry.progress import NoProgress, Outcome, Progress
 
 MONOLITHIC_MAX = 32 << 20
@@ -143,20 +143,12 @@ class _Uploader:
         self._chunk = chunk_size
         self._monolithic_max = monolithic_max
         self._progress = progress
-        self._stop = threading.Event()
+        self._stop = Stop()
 
     def run(self, blobs: list[Blob], *, jobs: int) -> dict[Digest, Outcome]:
         """Upload ``blobs``; raise the first error after stopping the rest."""
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="push") as pool:
-            futures = {pool.submit(self._one, b): b.digest for b in blobs}
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in done if f.exception() is not None), None)
-            if failed is not None:
-                self._stop.set()
-                for f in futures:
-                    f.cancel()
-                raise failed.exception()  # type: ignore[misc]
-        return {futures[f]: f.result() for f in futures}
+        tasks = {b.digest: functools.partial(self._one, b) for b in blobs}
+        return run_all(tasks, jobs=jobs, stop=self._stop)
 
     def _one(self, blob: Blob) -> Outcome:
         progress = self._progress
@@ -246,8 +238,7 @@ class _Uploader:
     def _pieces(self, stream: BlobStream, n: int, key: str, sent: _Counter) -> Iterator[bytes]:
         remaining = n
         while remaining > 0:
-            if self._stop.is_set():
-                raise RegistryError("push stopped: another blob failed")
+            self._stop.check()
             piece = stream.read(min(_PIECE, remaining))
             if not piece:
                 raise StoreError(f"blob {key} ended {remaining} bytes before its declared size")

@@ -1,0 +1,156 @@
+"""Pull an image into a local blob sink: pick a platform, stream layers in parallel, verify each.
+
+Every blob is hashed while it streams and refused at its end unless digest and size match
+(``layers.blob.VerifyingStream``); the sink writes to a temp file and renames only verified
+content, so a corrupted download leaves nothing behind. The manifest and the ref are written
+last, after every blob is in.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform as host
+from dataclasses import dataclass, field
+from typing import Protocol, Self
+
+from shipml.errors import NotFoundError
+from shipml.oci.descriptor import Descriptor
+from shipml.oci.digest import Digest
+from shipml.oci.image import BlobStream, Image, ImageIndex, Layer
+from shipml.oci.mediatypes import is_manifest
+from shipml.oci.platform import Platform
+from shipml.oci.reference import Reference
+from shipml.registry.client import RegistryClient
+from shipml.registry.pool import Stop, run_all
+from shipml.registry.progress import NoProgress, Outcome, Progress
+from shipml.registry.remote import remote_artifact
+
+# Go's GOARCH names for what platform.machine() says.
+_ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+class BlobSink(Protocol):
+    """Where pulled images go (``layout.Store`` is one): verified blob writes, then the image."""
+
+    def has_blob(self, digest: Digest) -> bool:
+        """Whether the blob is already there."""
+        ...
+
+    def write_blob(self, stream: BlobStream, descriptor: Descriptor) -> None:
+        """Copy in a blob, refusing content that does not match ``descriptor``."""
+        ...
+
+    def write(self, image: Image | ImageIndex, *, ref: Reference | None = None) -> Descriptor:
+        """Write the image's remaining blobs and manifest, and record it under ``ref``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PullResult:
+    """The stored descriptor and what happened to each layer."""
+
+    descriptor: Descriptor
+    outcomes: dict[Digest, Outcome] = field(default_factory=dict)
+
+
+def host_platform() -> Platform:
+    """``linux/<this machine's architecture>``: what a container here would run."""
+    machine = host.machine().lower()
+    return Platform("linux", _ARCHES.get(machine, machine))
+
+
+def pick_platform(index: ImageIndex, wanted: Platform) -> Image:
+    """The image of ``index`` for ``wanted``; NotFoundError listing what the index offers."""
+    offered: list[str] = []
+    for child in index.index_manifest().manifests:
+        if not is_manifest(child.media_type) or child.platform is None:
+            continue
+        if child.platform.satisfies(wanted):
+            return index.image(child.digest)
+        offered.append(str(child.platform))
+    raise NotFoundError(
+        f"image index {index.digest()} has no {wanted} image",
+        hint=f"it offers {', '.join(offered) or 'no platforms'}; pass --platform",
+    )
+
+
+def pull(
+    client: RegistryClient,
+    reference: Reference,
+    sink: BlobSink,
+    *,
+    platform: Platform | None = None,
+    all_platforms: bool = False,
+    jobs: int = 4,
+    progress: Progress | None = None,
+) -> PullResult:
+    """Pull ``reference`` into ``sink`` (one platform of an index unless ``all_platforms``)."""
+    artifact = remote_artifact(client, reference)
+    if isinstance(artifact, ImageIndex) and not all_platforms:
+        artifact = pick_platform(artifact, platform or host_platform())
+    layers = _layers(artifact)
+    outcomes = _fetch(layers, sink, jobs=jobs, progress=progress or NoProgress())
+    ref = reference if reference.tag is not None else None
+    descriptor = sink.write(artifact, ref=ref)
+    return PullResult(descriptor, outcomes)
+
+
+def _layers(artifact: Image | ImageIndex) -> dict[Digest, Layer]:
+    if isinstance(artifact, Image):
+        return {layer.digest(): layer for layer in artifact.layers()}
+    found: dict[Digest, Layer] = {}
+    for child in artifact.index_manifest().manifests:
+        nested = (
+            artifact.image(child.digest)
+            if is_manifest(child.media_type)
+            else artifact.image_index(child.digest)
+        )
+        found |= _layers(nested)
+    return found
+
+
+def _fetch(
+    layers: dict[Digest, Layer], sink: BlobSink, *, jobs: int, progress: Progress
+) -> dict[Digest, Outcome]:
+    """Download the layers the sink lacks, ``jobs`` at a time; the first failure stops the rest."""
+    stop = Stop()
+
+    def one(layer: Layer) -> Outcome:
+        key = str(layer.digest())
+        progress.start(key, label=f"layer {layer.digest().short}", total=layer.size())
+        outcome = Outcome.CACHED
+        if not sink.has_blob(layer.digest()):
+            descriptor = Descriptor(layer.media_type(), layer.digest(), layer.size())
+            with _Reporting(layer.compressed(), key, progress, stop) as stream:
+                sink.write_blob(stream, descriptor)
+            outcome = Outcome.PULLED
+        progress.finish(key, outcome)
+        return outcome
+
+    tasks = {digest: functools.partial(one, layer) for digest, layer in layers.items()}
+    return run_all(tasks, jobs=jobs, stop=stop)
+
+
+class _Reporting:
+    """A stream that tells ``progress`` how many bytes went through."""
+
+    def __init__(self, inner: BlobStream, key: str, progress: Progress, stop: Stop) -> None:
+        self._inner = inner
+        self._key = key
+        self._progress = progress
+        self._stop = stop
+
+    def read(self, size: int = -1, /) -> bytes:
+        self._stop.check()
+        data = self._inner.read(size)
+        self._progress.advance(self._key, len(data))
+        return data
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
