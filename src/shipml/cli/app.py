@@ -8,7 +8,15 @@ import click
 import typer
 from rich.text import Text
 
-from shipml.cli import init_cmd, predict_cmd, serve_cmd
+from shipml.cli import (
+    delete_cmd,
+    deploy_cmd,
+    init_cmd,
+    predict_cmd,
+    rollback_cmd,
+    serve_cmd,
+    status_cmd,
+)
 from shipml.cli.console import err_console
 from shipml.errors import ShipmlError
 
@@ -21,7 +29,8 @@ app = typer.Typer(
 )
 
 # Each verb module exposes `register(app)`; add new verbs to this tuple.
-for _verb in (init_cmd, serve_cmd, predict_cmd):
+for _verb in (init_cmd, serve_cmd, predict_cmd, deploy_cmd, status_cmd, rollback_cmd,
+              delete_cmd):
     _verb.register(app)
 
 

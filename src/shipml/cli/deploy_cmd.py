@@ -1,0 +1,123 @@
+"""`shipml deploy REF`: render the spec's Kubernetes objects for an image, apply them, wait."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from shipml.cli.console import err_console, out_console
+from shipml.cli.kube import (
+    ContextOpt,
+    NamespaceOpt,
+    TimeoutOpt,
+    WaitOpt,
+    connect,
+    wait_with_progress,
+)
+from shipml.deploy import helm, knative, kserve, render
+from shipml.errors import DeployError
+from shipml.oci.reference import Reference, parse_reference
+from shipml.registry import credentials
+from shipml.registry.client import RegistryClient
+from shipml.spec import Spec, load_spec
+
+
+class Output(StrEnum):
+    """What to produce: the plain objects (printed as YAML or JSON), or another target."""
+
+    yaml = "yaml"
+    json = "json"
+    kserve = "kserve"
+    knative = "knative"
+    helm = "helm"
+
+
+def pinned(ref: Reference) -> Reference:
+    """The reference itself when it has a digest; a tag is resolved to one at its registry."""
+    if ref.digest is not None:
+        return ref
+    credential = credentials.lookup(ref.registry, ref.repository)
+    with RegistryClient(ref.registry, credential=credential) as registry:
+        found = registry.manifest_descriptor(ref.repository, str(ref.tag))
+    if found is None:
+        raise DeployError(f"{ref} is not in its registry", hint="push it first: shipml push")
+    err_console.print(f"resolved {ref} to {found.digest}")
+    return ref.with_digest(found.digest)
+
+
+def pull_secret(spec: Spec, ref: Reference) -> render.PullSecret | None:
+    """A Secret from this machine's credentials for the image's registry, unless spec names one."""
+    if spec.deploy.image_pull_secret is not None:
+        return None
+    found = credentials.lookup(ref.registry, ref.repository)
+    if found is None or not found.password:
+        return None  # anonymous pulls, or only an OAuth refresh token the kubelet cannot use
+    return render.PullSecret(name=f"{spec.name}-pull", registry=ref.registry,
+                             username=found.username, password=found.password)
+
+
+def _print(objects: list[dict[str, Any]], output: Output) -> None:
+    if output is Output.json:
+        out_console.print_json(json.dumps(objects[0] if len(objects) == 1 else
+                                          {"apiVersion": "v1", "kind": "List", "items": objects}))
+    else:
+        out_console.print(yaml.safe_dump_all(objects, sort_keys=False), end="")
+
+
+def deploy(
+    ref: Annotated[str, typer.Argument(help="Image as repo@sha256:... (a tag is resolved).")],
+    chart_dir: Annotated[Path | None, typer.Argument(help="With -o helm: where to write.")] = None,
+    project: Annotated[Path, typer.Option(help="Project with shipml.yaml.")] = Path("."),
+    output: Annotated[Output | None, typer.Option(
+        "--output", "-o", help="yaml|json: print the objects; kserve|knative: that target; "
+        "helm DIR: write a chart.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the objects, apply nothing.")] = False,
+    force: Annotated[bool, typer.Option(help="With -o helm: replace DIR.")] = False,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 600,
+) -> None:
+    """Apply the Deployment, Service, HPA, PDB (and Ingress); prints the service URL."""
+    spec = load_spec(project)
+    if (output is Output.helm) != (chart_dir is not None):
+        raise DeployError("a chart directory goes with -o helm, and only with it",
+                          hint="shipml deploy REF -o helm ./chart")
+    image = pinned(parse_reference(ref))
+    if output is Output.helm and chart_dir is not None:
+        written = helm.write_chart(helm.chart_files(spec, image), chart_dir, force=force)
+        out_console.print(str(written))
+        return
+    if output is Output.kserve:
+        objects = [kserve.inference_service(spec, image, namespace=namespace)]
+    elif output is Output.knative:
+        objects = [knative.knative_service(spec, image, namespace=namespace)]
+    else:
+        objects = render.render(spec, image, namespace=namespace,
+                                pull_secret=pull_secret(spec, image))
+    if dry_run:
+        _print(objects, Output.json if output is Output.json else Output.yaml)
+        return
+    cluster = connect(context, namespace or spec.deploy.namespace)
+    objects = [{**o, "metadata": {**o["metadata"], "namespace": cluster.namespace}}
+               for o in objects]
+    for applied in cluster.apply(objects):
+        err_console.print(f"{applied.kind}/{applied.name} {applied.outcome}")
+    if output in (Output.yaml, Output.json):
+        _print(objects, output)
+    if output in (Output.kserve, Output.knative):
+        out_console.print(f"{objects[0]['kind']}/{spec.name}")  # the operator rolls it out
+        return
+    if wait:
+        wait_with_progress(cluster, spec.name, timeout_s=timeout)
+    if output is None:
+        out_console.print(f"http://{spec.name}.{cluster.namespace}.svc:{render.SERVICE_PORT}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(deploy)
