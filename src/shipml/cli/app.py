@@ -12,10 +12,14 @@ from shipml.cli import (
     delete_cmd,
     deploy_cmd,
     init_cmd,
+    login_cmd,
     predict_cmd,
+    pull_cmd,
+    push_cmd,
     rollback_cmd,
     serve_cmd,
     status_cmd,
+    tag_cmd,
 )
 from shipml.cli.console import err_console
 from shipml.errors import ShipmlError
@@ -30,7 +34,7 @@ app = typer.Typer(
 
 # Each verb module exposes `register(app)`; add new verbs to this tuple.
 for _verb in (init_cmd, serve_cmd, predict_cmd, deploy_cmd, status_cmd, rollback_cmd,
-              delete_cmd):
+              delete_cmd, push_cmd, pull_cmd, tag_cmd, login_cmd):
     _verb.register(app)
 
 

@@ -1,0 +1,106 @@
+"""`shipml push REF [DEST]`: upload an image from the local store (or another registry)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipml.cli.console import err_console, out_console
+from shipml.cli.registry_options import (
+    InsecureOpt,
+    JobsOpt,
+    JsonOpt,
+    PasswordStdinOpt,
+    StoreOpt,
+    UsernameOpt,
+    explicit_credential,
+    names_registry,
+    open_client,
+    open_store,
+    progress_bars,
+    summary,
+)
+from shipml.errors import NotFoundError
+from shipml.oci.image import Image, ImageIndex
+from shipml.oci.reference import Reference
+from shipml.registry.client import RegistryClient
+from shipml.registry.push import PushResult, push
+from shipml.registry.remote import remote_artifact
+
+
+def push_image(
+    source: Image | ImageIndex,
+    dest: Reference,
+    client: RegistryClient,
+    *,
+    jobs: int = 4,
+    mount_from: tuple[str, ...] = (),
+) -> PushResult:
+    """Push with progress bars on stderr and a one-line summary after."""
+    with progress_bars() as bars:
+        result = push(
+            client,
+            dest.repository,
+            source,
+            tag=dest.tag if dest.digest is None else None,
+            jobs=jobs,
+            mount_from=mount_from,
+            progress=bars,
+        )
+    err_console.print(f"{dest.familiar()}: {summary(result.outcomes.values())}")
+    return result
+
+
+def print_result(result: PushResult, dest: Reference, *, as_json: bool) -> None:
+    """The pushed digest (or JSON) on stdout."""
+    pinned = dest.with_digest(result.digest)
+    if as_json:
+        counts = {str(o): result.count(o) for o in set(result.outcomes.values())}
+        body = {"reference": str(pinned), "digest": str(result.digest), **counts}
+        out_console.print(json.dumps(body), markup=False)
+    else:
+        out_console.print(str(result.digest), markup=False)
+
+
+def push_cmd(
+    ref: Annotated[str, typer.Argument(help="Image in the local store, or on a registry to copy.")],
+    dest: Annotated[str | None, typer.Argument(help="Where to push (default: REF).")] = None,
+    store: StoreOpt = None,
+    insecure: InsecureOpt = None,
+    username: UsernameOpt = None,
+    password_stdin: PasswordStdinOpt = False,
+    jobs: JobsOpt = 4,
+    as_json: JsonOpt = False,
+) -> None:
+    """Push REF to DEST (blobs first, then the manifest); prints the manifest digest."""
+    target = Reference.parse(dest or ref)
+    credential = explicit_credential(username, password_stdin)
+    local = _from_store(ref, store)
+    with open_client(target, credential=credential, insecure=insecure) as client:
+        if local is not None:
+            result = push_image(local, target, client, jobs=jobs)
+        else:
+            origin = Reference.parse(ref)
+            with open_client(origin, insecure=insecure) as origin_client:
+                source = remote_artifact(origin_client, origin)
+                same = origin.registry == target.registry
+                mounts = (origin.repository,) if same else ()
+                result = push_image(source, target, client, jobs=jobs, mount_from=mounts)
+    print_result(result, target, as_json=as_json)
+
+
+def _from_store(ref: str, store: Path | None) -> Image | ImageIndex | None:
+    """REF from the local store; None when it is not there but names a registry to copy from."""
+    try:
+        return open_store(store).open_any(ref)
+    except NotFoundError:
+        if names_registry(ref):
+            return None
+        raise
+
+
+def register(app: typer.Typer) -> None:
+    app.command("push")(push_cmd)

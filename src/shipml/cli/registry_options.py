@@ -1,0 +1,136 @@
+"""What the registry verbs share: their options, a client with credentials, rich progress bars."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TransferSpeedColumn,
+)
+
+from shipml.cli.console import err_console
+from shipml.errors import AuthError
+from shipml.layout import Store
+from shipml.oci.reference import DEFAULT_REGISTRY, Reference
+from shipml.registry import credentials
+from shipml.registry.client import RegistryClient
+from shipml.registry.credentials import Credential
+from shipml.registry.progress import Outcome
+
+InsecureOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--insecure",
+        help="Use plain HTTP for this registry (repeatable); localhost always may.",
+        metavar="REGISTRY",
+    ),
+]
+UsernameOpt = Annotated[
+    str | None, typer.Option("--username", "-u", help="Registry user (default: saved login).")
+]
+PasswordStdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password or token from stdin.")
+]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, max=32, help="Parallel blobs.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Image store directory (default: $SHIPML_HOME/store).")
+]
+
+
+def open_store(path: Path | None) -> Store:
+    """The local image store at ``path`` or the default one."""
+    return Store.open(path)
+
+
+def names_registry(text: str) -> bool:
+    """Whether a reference spells out its registry (``r.io/app``, not the implicit Docker Hub)."""
+    ref = Reference.parse(text)
+    return ref.registry != DEFAULT_REGISTRY or text.startswith(("docker.io/", "index.docker.io/"))
+
+
+def read_password_stdin() -> str:
+    """The password piped on stdin, without its trailing newline."""
+    secret = sys.stdin.readline().rstrip("\r\n")
+    if not secret:
+        raise AuthError("--password-stdin: nothing was read from stdin")
+    return secret
+
+
+def explicit_credential(username: str | None, password_stdin: bool) -> Credential | None:
+    """The credential given on the command line, if any; both parts or neither."""
+    if username is None and not password_stdin:
+        return None
+    if username is None or not password_stdin:
+        raise AuthError("give --username together with --password-stdin")
+    return Credential(username, read_password_stdin())
+
+
+def open_client(
+    ref: Reference,
+    *,
+    credential: Credential | None = None,
+    insecure: list[str] | None = None,
+) -> RegistryClient:
+    """A client for ``ref``'s registry: explicit credentials, else the saved ones, else none."""
+    found = credential or credentials.lookup(ref.registry, ref.repository)
+    return RegistryClient(ref.registry, credential=found, insecure=insecure or ())
+
+
+class BarProgress:
+    """``registry.progress.Progress`` drawn as one rich bar per blob on stderr."""
+
+    def __init__(self, bars: Progress) -> None:
+        self._bars = bars
+        self._tasks: dict[str, TaskID] = {}
+        self._lock = threading.Lock()
+
+    def start(self, key: str, *, label: str, total: int) -> None:
+        """Add a bar for the blob."""
+        with self._lock:
+            self._tasks[key] = self._bars.add_task(label, total=total, status="")
+
+    def advance(self, key: str, n: int) -> None:
+        """Move the blob's bar."""
+        self._bars.advance(self._tasks[key], n)
+
+    def finish(self, key: str, outcome: Outcome) -> None:
+        """Fill the bar and say what happened."""
+        task = self._tasks[key]
+        total = self._bars.tasks[task].total
+        self._bars.update(task, completed=total, status=str(outcome))
+
+
+@contextmanager
+def progress_bars() -> Iterator[BarProgress]:
+    """Per-blob progress bars with bytes and speed, on stderr, removed when done."""
+    bars = Progress(
+        TextColumn("{task.description:<20}"),
+        BarColumn(bar_width=30),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=err_console,
+        transient=True,
+    )
+    with bars:
+        yield BarProgress(bars)
+
+
+def summary(outcomes: Iterable[Outcome]) -> str:
+    """``pushed 2, skipped 1`` for the outcomes that occurred, in a fixed order."""
+    seen = list(outcomes)
+    counts = {o: seen.count(o) for o in Outcome}
+    return ", ".join(f"{o} {n}" for o, n in counts.items() if n) or "nothing to transfer"
