@@ -61,6 +61,7 @@ class ModelServer:
         self.draining = False
         self.load_error: str | None = None
         self._inflight = 0
+        self.answered = 0  # inference responses sent, logged at shutdown to account for the drain
         self.metrics.inflight.set_function(lambda: self._inflight)
         self.metrics.queue_depth.set_function(lambda: self.batcher.depth if self.batcher else 0)
         serve = spec.serve
@@ -115,6 +116,7 @@ class ModelServer:
                     load_task.cancel()
                 if self.batcher is not None:
                     await self.batcher.stop()
+                log.info("stopped", extra={"inference_responses": self.answered})
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -307,6 +309,7 @@ class ModelServer:
             self._inflight -= 1
             self.metrics.observe(endpoint, status, time.perf_counter() - started)
         await _send(send, status, body, JSON, headers)
+        self.answered += 1
 
 
 @dataclass(frozen=True)
