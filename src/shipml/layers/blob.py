@@ -36,7 +36,9 @@ class VerifyingStream:
         self._hasher.update(data)
         if self._size is not None and self._hasher.size > self._size:
             self._fail(f"is larger than the {self._size} bytes its descriptor declares")
-        if (not data and size != 0) or size < 0:
+        # A reader that stops at the declared size (tarfile does) never sees EOF: check there.
+        at_size = self._size is not None and self._hasher.size == self._size
+        if (not data and size != 0) or size < 0 or at_size:
             self._check()
         return data
 

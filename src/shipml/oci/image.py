@@ -14,7 +14,7 @@ API in brief (everything is a value; transforms return new objects, see ``shipml
 - ``Image``: ``layers()``, ``config_file()`` / ``raw_config_file()``, ``manifest()`` /
   ``raw_manifest()``, ``digest()``, ``descriptor()`` and ``layer_by_digest()``.
 - ``ImageIndex``: ``index_manifest()`` / ``raw_manifest()``, ``digest()``, ``image(d)``,
-  ``image_index(d)``.
+  ``image_index(d)``; ``image_for_platform(index, platform)`` picks one.
 
 Producers: ``shipml.layers`` (deterministic tar layers from files), ``shipml.mutate`` (new images
 from old), ``shipml.layout`` (the on-disk store), ``shipml.archive`` (oci/docker tarballs);
@@ -31,6 +31,8 @@ from shipml.errors import NotFoundError
 from shipml.oci.config import ImageConfig
 from shipml.oci.descriptor import Descriptor, Index, Manifest
 from shipml.oci.digest import Digest
+from shipml.oci.mediatypes import is_index
+from shipml.oci.platform import Platform
 
 
 class BlobStream(Protocol):
@@ -156,3 +158,19 @@ def find_layer(layers: Iterable[Layer], digest: Digest) -> Layer:
         if layer.digest() == digest:
             return layer
     raise NotFoundError(f"the image has no layer {digest}")
+
+
+def image_for_platform(index: ImageIndex, platform: Platform) -> Image:
+    """The image of ``index`` (searched depth-first) that serves ``platform``."""
+    for child in index.index_manifest().manifests:
+        if is_index(child.media_type):
+            try:
+                return image_for_platform(index.image_index(child.digest), platform)
+            except NotFoundError:
+                continue
+        if child.platform is not None and child.platform.satisfies(platform):
+            return index.image(child.digest)
+    offered = sorted(str(c.platform) for c in index.index_manifest().manifests if c.platform)
+    raise NotFoundError(
+        f"index {index.digest()} has no image for {platform}", hint=f"it offers {offered}"
+    )
