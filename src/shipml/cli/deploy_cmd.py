@@ -46,7 +46,7 @@ def pinned(ref: Reference) -> Reference:
         found = registry.manifest_descriptor(ref.repository, str(ref.tag))
     if found is None:
         raise DeployError(f"{ref} is not in its registry", hint="push it first: shipml push")
-    err_console.print(f"resolved {ref} to {found.digest}")
+    err_console.print(f"resolved {ref} to {found.digest}", soft_wrap=True, markup=False)
     return ref.with_digest(found.digest)
 
 
@@ -66,7 +66,7 @@ def _print(objects: list[dict[str, Any]], output: Output) -> None:
         out_console.print_json(json.dumps(objects[0] if len(objects) == 1 else
                                           {"apiVersion": "v1", "kind": "List", "items": objects}))
     else:
-        out_console.print(yaml.safe_dump_all(objects, sort_keys=False), end="")
+        out_console.out(yaml.safe_dump_all(objects, sort_keys=False), end="")
 
 
 def deploy(

@@ -23,7 +23,8 @@ WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the ro
 def connect(context: str | None, namespace: str | None) -> Cluster:
     """The cluster from KUBECONFIG, ~/.kube/config or in-cluster; says which namespace on stderr."""
     cluster = Cluster.connect(context=context, namespace=namespace)
-    err_console.print(f"cluster {cluster.api.configuration.host}, namespace {cluster.namespace}")
+    where = f"cluster {cluster.api.configuration.host}, namespace {cluster.namespace}"
+    err_console.print(where, soft_wrap=True, markup=False)
     return cluster
 
 
