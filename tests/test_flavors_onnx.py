@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -124,3 +125,11 @@ def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"gone\.onnx does not exist"):
         load_predictor(ModelSpec(path="gone.onnx", flavor="onnx"), tmp_path)
+
+
+def test_a_missing_framework_says_to_add_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
+    with pytest.raises(ModelError, match=r"(?s)module 'onnxruntime'.*to 'requirements'"):
+        load_predictor(load_spec(project).model, project)

@@ -7,8 +7,8 @@ scikit-learn, XGBoost or LightGBM.
 from __future__ import annotations
 
 import importlib
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -50,7 +50,13 @@ def load_predictor(model: ModelSpec, project: Path) -> Predictor:
     flavor = model.flavor or ("custom" if model.predictor else detect_flavor(path))
     if flavor != "custom" and not path.exists():
         raise ModelError(f"model file {path} does not exist (model.path in shipml.yaml)")
-    predictor = flavor_module(flavor).load(path, model, project)
+    try:
+        predictor = flavor_module(flavor).load(path, model, project)
+    except ModuleNotFoundError as e:
+        raise ModelError(
+            f"the {flavor} flavor needs the Python module {e.name!r}, which is not installed",
+            hint="add the package that provides it to 'requirements' in shipml.yaml",
+        ) from e
     if model.signature is None:
         return predictor
     declared = from_decl(model.signature)
