@@ -30,6 +30,15 @@ def flavor_module(name: str) -> Flavor:
     return cast(Flavor, importlib.import_module(f"shipml.runtime.flavors.{name}"))
 
 
+def read_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a file, or none when it cannot be read (for detection)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
+
+
 def detect_flavor(path: Path) -> str:
     """The flavor that recognises a model file, or a ModelError listing what is supported."""
     if not path.exists():

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from shipml.errors import ModelError
+from shipml.runtime.flavors import read_head
 from shipml.runtime.flavors._boosted import (
     BoosterPredictor,
     Output,
@@ -31,11 +32,7 @@ _HEAD_BYTES = 256
 
 def recognises(path: Path) -> bool:
     """Text model files: LightGBM begins them with a "tree" line, then "version=..."."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(_HEAD_BYTES)
-    except OSError:
-        return False
+    head = read_head(path, _HEAD_BYTES)
     return head.startswith((b"tree\n", b"tree\r\n")) and b"version=" in head
 
 

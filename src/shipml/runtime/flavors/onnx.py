@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from shipml.errors import ModelError
+from shipml.runtime.flavors import read_head
 from shipml.runtime.signature import Signature, TensorSpec
 from shipml.spec import ModelSpec
 
@@ -39,11 +40,7 @@ def recognises(path: Path) -> bool:
     """``.onnx`` files, or files that begin as a serialized ONNX ModelProto."""
     if path.suffix.lower() == ".onnx":
         return True
-    try:
-        with path.open("rb") as f:
-            head = f.read(3)
-    except OSError:
-        return False
+    head = read_head(path, 3)
     return len(head) == 3 and head[0] == 0x08 and 0 < head[1] < 0x80 and head[2] in _NEXT_FIELD_TAGS
 
 

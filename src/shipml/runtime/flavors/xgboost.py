@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from shipml.errors import ModelError
+from shipml.runtime.flavors import read_head
 from shipml.runtime.flavors._boosted import (
     BoosterPredictor,
     Output,
@@ -34,11 +35,7 @@ _HEAD_BYTES = 64  # XGBoost writes "learner" as the first key, in JSON and UBJSO
 
 def recognises(path: Path) -> bool:
     """JSON or UBJSON documents whose first key is XGBoost's "learner"."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(_HEAD_BYTES)
-    except OSError:
-        return False
+    head = read_head(path, _HEAD_BYTES)
     return head.startswith(b"{") and b"learner" in head
 
 
