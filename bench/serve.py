@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="comma list of server names (shipml is always run)")
     ap.add_argument("--out", type=Path, default=None, help="JSONL results (default: bench/results/)")
     ap.add_argument("--venvs", default=os.environ.get("BENCH_VENVS", "/tmp/bench-venvs"))
+    ap.add_argument("run_all_args", nargs="*", help="passed to run_all.py after --, e.g. -- --dur-hi 5")
     a = ap.parse_args()
     if not (Path(a.venvs) / "fastapi" / "bin" / "python").exists():
         sys.exit(f"anchors not installed in {a.venvs}: run bash bench/setup_anchors.sh first")
@@ -81,7 +82,9 @@ def main() -> None:
         config_file.write_text(json.dumps(configs))
         run_all = [sys.executable, str(ANCHORS / "run_all.py"), "--configs", str(config_file),
                    "--venvs", a.venvs]
-        subprocess.run([*run_all, "--rounds", str(a.rounds), "--out", str(out)], check=True)
+        subprocess.run(
+            [*run_all, "--rounds", str(a.rounds), "--out", str(out), *a.run_all_args], check=True
+        )
         subprocess.run([*run_all, "--summarize", str(out), "--compact"], check=True)
     print(f"raw results: {out}", file=sys.stderr)
 
