@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shipml.testing.registry import LocalRegistry, local_registry, registry_available
 from shipml.testing.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +66,24 @@ def sklearn_server(sklearn_project: Path) -> Iterator[ServerProcess]:
     """One sklearn server for the read-only protocol tests of the session."""
     with ServerProcess(sklearn_project) as server:
         yield server
+
+
+REGISTRY_USERS = {"alice": "wonderland"}
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """A real docker-registry on 127.0.0.1 without auth, shared by the session."""
+    if not registry_available():
+        pytest.skip("needs Debian's docker-registry")
+    with local_registry(tmp_path_factory.mktemp("registry")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """A real docker-registry with htpasswd basic auth for ``REGISTRY_USERS``."""
+    if not registry_available():
+        pytest.skip("needs Debian's docker-registry")
+    with local_registry(tmp_path_factory.mktemp("auth-registry"), users=REGISTRY_USERS) as running:
+        yield running
