@@ -91,9 +91,9 @@ def test_probes_hit_the_server_health_routes_on_its_port() -> None:
     assert server["ports"] == [{"name": "http", "containerPort": 9000, "protocol": "TCP"}]
     assert server["env"] == [{"name": "SHIPML_PORT", "value": "9000"}]
     paths = {p: server[p]["httpGet"] for p in ("startupProbe", "readinessProbe", "livenessProbe")}
-    assert paths == {"startupProbe": {"path": "/v2/health/ready", "port": "http"},
-                     "readinessProbe": {"path": "/v2/health/ready", "port": "http"},
-                     "livenessProbe": {"path": "/v2/health/live", "port": "http"}}
+    assert paths == {"startupProbe": {"path": "/v2/health/ready", "port": 9000},
+                     "readinessProbe": {"path": "/v2/health/ready", "port": 9000},
+                     "livenessProbe": {"path": "/v2/health/live", "port": 9000}}
 
 
 def test_pod_is_locked_down_with_a_writable_tmp_only() -> None:

@@ -18,16 +18,12 @@ _ALLOWED = ("name", "image", "imagePullPolicy", "ports", "env", "resources", "st
 def serverless_container(
     spec: Spec, image: str, *, name: str, port_name: str | None
 ) -> dict[str, Any]:
-    """The server container as Knative-based platforms take it: one port, probes by number."""
+    """The server container as Knative-based platforms take it: allowed fields, one port."""
     base = render.container(spec, image)
-    port = spec.serve.port
-    ports: dict[str, Any] = {"containerPort": port, "protocol": "TCP"}
+    ports: dict[str, Any] = {"containerPort": spec.serve.port, "protocol": "TCP"}
     if port_name is not None:
         ports = {"name": port_name, **ports}
-    out = {k: base[k] for k in _ALLOWED if k in base}
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        out[probe] = {**base[probe], "httpGet": {**base[probe]["httpGet"], "port": port}}
-    return {**out, "name": name, "ports": [ports]}
+    return {**{k: base[k] for k in _ALLOWED if k in base}, "name": name, "ports": [ports]}
 
 
 def serverless_pod(spec: Spec, container: dict[str, Any]) -> dict[str, Any]:

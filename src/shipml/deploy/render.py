@@ -83,11 +83,12 @@ def resources(spec: Spec) -> dict[str, dict[str, str]]:
     return out
 
 
-def probes() -> dict[str, Any]:
+def probes(port: int) -> dict[str, Any]:
     """Startup (slow model loads), readiness and liveness probes on the server's health routes."""
 
+    # The port by number: Podman's kube play (and Knative) do not resolve named probe ports.
     def http(path: str, *, period: int, failures: int) -> dict[str, Any]:
-        return {"httpGet": {"path": path, "port": PORT_NAME}, "periodSeconds": period,
+        return {"httpGet": {"path": path, "port": port}, "periodSeconds": period,
                 "timeoutSeconds": 2, "failureThreshold": failures}
 
     return {
@@ -119,7 +120,7 @@ def container(spec: Spec, image: str) -> dict[str, Any]:
         "ports": [{"name": PORT_NAME, "containerPort": port, "protocol": "TCP"}],
         "env": [{"name": "SHIPML_PORT", "value": str(port)}],
         "resources": resources(spec),
-        **probes(),
+        **probes(port),
         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_S}}},
         "securityContext": container_security(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
