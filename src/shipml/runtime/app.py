@@ -7,6 +7,7 @@ signature check, a batch, one JSON dump.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -145,6 +146,10 @@ class ModelServer:
             log.exception("model failed to load")
             return
         seconds = time.perf_counter() - started
+        # The model's objects live as long as the process: keep the cyclic GC from rescanning
+        # them on every collection (shorter pauses on the request path).
+        gc.collect()
+        gc.freeze()
         self.metrics.model_load_seconds.set(seconds)
         self.predictor, self.batcher, self.ready = predictor, batcher, True
         log.info("model ready", extra={"model": self.spec.name, "load_seconds": round(seconds, 3)})
