@@ -57,14 +57,23 @@ def pull_secret(spec: Spec, ref: Reference) -> render.PullSecret | None:
     found = credentials.lookup(ref.registry, ref.repository)
     if found is None or not found.password:
         return None  # anonymous pulls, or only an OAuth refresh token the kubelet cannot use
-    return render.PullSecret(name=f"{spec.name}-pull", registry=ref.registry,
-                             username=found.username, password=found.password)
+    return render.PullSecret(
+        name=f"{spec.name}-pull",
+        registry=ref.registry,
+        username=found.username,
+        password=found.password,
+    )
 
 
 def _print(objects: list[dict[str, Any]], output: Output) -> None:
     if output is Output.json:
-        out_console.print_json(json.dumps(objects[0] if len(objects) == 1 else
-                                          {"apiVersion": "v1", "kind": "List", "items": objects}))
+        out_console.print_json(
+            json.dumps(
+                objects[0]
+                if len(objects) == 1
+                else {"apiVersion": "v1", "kind": "List", "items": objects}
+            )
+        )
     else:
         out_console.out(yaml.safe_dump_all(objects, sort_keys=False), end="")
 
@@ -73,9 +82,15 @@ def deploy(
     ref: Annotated[str, typer.Argument(help="Image as repo@sha256:... (a tag is resolved).")],
     chart_dir: Annotated[Path | None, typer.Argument(help="With -o helm: where to write.")] = None,
     project: Annotated[Path, typer.Option(help="Project with shipml.yaml.")] = Path("."),
-    output: Annotated[Output | None, typer.Option(
-        "--output", "-o", help="yaml|json: print the objects; kserve|knative: that target; "
-        "helm DIR: write a chart.")] = None,
+    output: Annotated[
+        Output | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="yaml|json: print the objects; kserve|knative: that target; "
+            "helm DIR: write a chart.",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Print the objects, apply nothing.")] = False,
     force: Annotated[bool, typer.Option(help="With -o helm: replace DIR.")] = False,
     context: ContextOpt = None,
@@ -86,8 +101,10 @@ def deploy(
     """Apply the Deployment, Service, HPA, PDB (and Ingress); prints the service URL."""
     spec = load_spec(project)
     if (output is Output.helm) != (chart_dir is not None):
-        raise DeployError("a chart directory goes with -o helm, and only with it",
-                          hint="shipml deploy REF -o helm ./chart")
+        raise DeployError(
+            "a chart directory goes with -o helm, and only with it",
+            hint="shipml deploy REF -o helm ./chart",
+        )
     image = pinned(parse_reference(ref))
     if output is Output.helm and chart_dir is not None:
         written = helm.write_chart(helm.chart_files(spec, image), chart_dir, force=force)
@@ -98,14 +115,16 @@ def deploy(
     elif output is Output.knative:
         objects = [knative.knative_service(spec, image, namespace=namespace)]
     else:
-        objects = render.render(spec, image, namespace=namespace,
-                                pull_secret=pull_secret(spec, image))
+        objects = render.render(
+            spec, image, namespace=namespace, pull_secret=pull_secret(spec, image)
+        )
     if dry_run:
         _print(objects, Output.json if output is Output.json else Output.yaml)
         return
     cluster = connect(context, namespace or spec.deploy.namespace)
-    objects = [{**o, "metadata": {**o["metadata"], "namespace": cluster.namespace}}
-               for o in objects]
+    objects = [
+        {**o, "metadata": {**o["metadata"], "namespace": cluster.namespace}} for o in objects
+    ]
     for applied in cluster.apply(objects):
         err_console.print(f"{applied.kind}/{applied.name} {applied.outcome}")
     if output in (Output.yaml, Output.json):

@@ -11,12 +11,18 @@ from shipml.cli.console import err_console
 from shipml.deploy.kubernetes import Cluster
 from shipml.deploy.rollout import RolloutState
 
-ContextOpt = Annotated[str | None, typer.Option(
-    "--context", help="kubeconfig context (default: the current one).")]
-NamespaceOpt = Annotated[str | None, typer.Option(
-    "--namespace", "-n", help="Namespace (default: deploy.namespace, else the context's).")]
-TimeoutOpt = Annotated[int, typer.Option(
-    "--timeout", help="Seconds to wait for the rollout before diagnosing it.")]
+ContextOpt = Annotated[
+    str | None, typer.Option("--context", help="kubeconfig context (default: the current one).")
+]
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace", "-n", help="Namespace (default: deploy.namespace, else the context's)."
+    ),
+]
+TimeoutOpt = Annotated[
+    int, typer.Option("--timeout", help="Seconds to wait for the rollout before diagnosing it.")
+]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the rollout.")]
 
 
@@ -30,14 +36,22 @@ def connect(context: str | None, namespace: str | None) -> Cluster:
 
 def wait_with_progress(cluster: Cluster, name: str, *, timeout_s: int) -> RolloutState:
     """Follow the rollout with a progress bar of available replicas on stderr."""
-    columns = (TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.completed}/{task.total} available"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} available"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(f"rolling out {name}", total=None)
 
         def show(state: RolloutState) -> None:
-            bar.update(task, description=state.message, total=state.desired,
-                       completed=min(state.available, state.desired))
+            bar.update(
+                task,
+                description=state.message,
+                total=state.desired,
+                completed=min(state.available, state.desired),
+            )
 
         state = cluster.wait_rollout(name, timeout_s=timeout_s, on_progress=show)
     err_console.print(state.message)

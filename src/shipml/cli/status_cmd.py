@@ -30,14 +30,24 @@ def status(
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
     findings = [] if state.done else cluster.diagnose(name)
     if as_json:
-        out_console.print_json(json.dumps({
-            **dataclasses.asdict(state), "name": name, "namespace": cluster.namespace,
-            "image": image, "revision": revision(deployment),
-            "findings": [dataclasses.asdict(f) for f in findings]}))
+        out_console.print_json(
+            json.dumps(
+                {
+                    **dataclasses.asdict(state),
+                    "name": name,
+                    "namespace": cluster.namespace,
+                    "image": image,
+                    "revision": revision(deployment),
+                    "findings": [dataclasses.asdict(f) for f in findings],
+                }
+            )
+        )
         return
     out_console.print(f"{name}: {state.message}")
-    out_console.print(f"  image     {image}\n  revision  {revision(deployment)}\n"
-                      f"  replicas  {state.available}/{state.desired} available")
+    out_console.print(
+        f"  image     {image}\n  revision  {revision(deployment)}\n"
+        f"  replicas  {state.available}/{state.desired} available"
+    )
     if findings:
         out_console.print(explain(findings))
 
