@@ -199,7 +199,10 @@ class Store:
 
     def open_any(self, text: str) -> Image | ImageIndex:
         """The image or index ``text`` names."""
-        descriptor = self.resolve(text)
+        return self.load(self.resolve(text))
+
+    def load(self, descriptor: Descriptor) -> Image | ImageIndex:
+        """The image or index a descriptor of this store points at (read lazily, verified)."""
         if is_index(descriptor.media_type):
             return SourcedIndex(self, descriptor)
         return SourcedImage(self, descriptor)

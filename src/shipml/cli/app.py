@@ -11,11 +11,16 @@ from rich.text import Text
 from shipml.cli import (
     delete_cmd,
     deploy_cmd,
+    export_cmd,
+    gc_cmd,
+    images_cmd,
     init_cmd,
+    inspect_cmd,
     login_cmd,
     predict_cmd,
     pull_cmd,
     push_cmd,
+    rm_cmd,
     rollback_cmd,
     serve_cmd,
     status_cmd,
@@ -34,7 +39,8 @@ app = typer.Typer(
 
 # Each verb module exposes `register(app)`; add new verbs to this tuple.
 for _verb in (init_cmd, serve_cmd, predict_cmd, deploy_cmd, status_cmd, rollback_cmd,
-              delete_cmd, push_cmd, pull_cmd, tag_cmd, login_cmd):
+              delete_cmd, push_cmd, pull_cmd, tag_cmd, login_cmd,
+              images_cmd, inspect_cmd, export_cmd, rm_cmd, gc_cmd):
     _verb.register(app)
 
 

@@ -174,3 +174,20 @@ def image_for_platform(index: ImageIndex, platform: Platform) -> Image:
     raise NotFoundError(
         f"index {index.digest()} has no image for {platform}", hint=f"it offers {offered}"
     )
+
+
+def compressed_size(image: Image | ImageIndex) -> int:
+    """Bytes a registry or store holds for ``image``: manifests, configs and layer blobs."""
+    if isinstance(image, Image):
+        manifest = image.manifest()
+        return (
+            len(image.raw_manifest()) + manifest.config.size + sum(d.size for d in manifest.layers)
+        )
+    total = len(image.raw_manifest())
+    for child in image.index_manifest().manifests:
+        total += compressed_size(
+            image.image_index(child.digest)
+            if is_index(child.media_type)
+            else image.image(child.digest)
+        )
+    return total
