@@ -5,15 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
-# Podman needs two settings in this sandbox only (runc: crun fails on hybrid cgroups; limits cannot
-# be raised here). They live in a test-only containers.conf, never in the product.
-export CONTAINERS_CONF="$PWD/.venv/test-containers.conf"
-cat > "$CONTAINERS_CONF" <<'CONF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-CONF
+source scripts/podman-sandbox.sh
+use_podman_sandbox_settings
 
 set +e
 .venv/bin/python -m pytest "$@"

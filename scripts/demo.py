@@ -1,0 +1,116 @@
+"""The end-to-end demo: train, serve, build, push to a local registry, run the pushed image, predict.
+
+Run through scripts/demo.sh, which installs what it needs first. Every step is a real shipml
+command, as a user would type it; the timings of each are printed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from shipml.testing.registry import local_registry, registry_available
+from shipml.testing.server import ServerProcess, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "sklearn-classifier"
+WORK = ROOT / ".shipml-demo"
+SHIPML = str(Path(sys.executable).with_name("shipml"))
+timings: list[tuple[str, float]] = []
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    print(f"\n==> {title}", flush=True)
+    started = time.perf_counter()
+    yield
+    timings.append((title, time.perf_counter() - started))
+
+
+def shipml(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run a shipml command, echo it, return its stdout (stderr shows progress as it goes)."""
+    print("$ shipml " + " ".join(args), flush=True)
+    result = subprocess.run([SHIPML, *args], check=True, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+    print(result.stdout, end="", flush=True)
+    return result.stdout.strip()
+
+
+def engine_available() -> bool:
+    """A usable container engine: Podman that can actually list containers."""
+    podman = shutil.which("podman")
+    return bool(podman) and subprocess.run(
+        [podman, "ps"], capture_output=True, check=False
+    ).returncode == 0
+
+
+def main() -> None:
+    shutil.rmtree(WORK, ignore_errors=True)
+    project = WORK / "sklearn-classifier"
+    project.mkdir(parents=True)
+    shutil.copy(EXAMPLE / "shipml.yaml", project)
+    store = WORK / "store"
+    env = {"SHIPML_HOME": str(WORK / "home")}
+
+    with step("train the example model"):
+        subprocess.run([sys.executable, str(EXAMPLE / "train.py"), str(project)], check=True)
+    request = f"@{project / 'request.json'}"
+
+    with step("serve it with `shipml serve` and predict"):
+        with ServerProcess(project, port=free_port()) as server:
+            print(f"serving at {server.url}")
+            shipml("predict", server.url, "--data", request)
+
+    if not engine_available():
+        print("\nno usable container engine (Podman or Docker) here: the demo stops after "
+              "`shipml serve`. Install podman (apt-get install podman) for the container steps.")
+        report()
+        return
+
+    with step("build the image (no Docker daemon)"):
+        digest = shipml("build", str(project), "-t", "sklearn-classifier:demo",
+                        "--store", str(store), env=env)
+
+    with step("start a local registry and push"):
+        registry = local_registry(WORK / "registry")
+        reg = registry.__enter__()
+        try:
+            ref = f"{reg.host}/demo/sklearn-classifier:1.0.0"
+            shipml("push", "sklearn-classifier:demo", ref, "--store", str(store), env=env)
+        except BaseException:
+            registry.__exit__(*sys.exc_info())
+            raise
+
+    name = f"shipml-demo-{os.getpid()}"
+    try:
+        with step("run the pushed image in the local engine"):
+            url = shipml("run", ref, "--name", name, "--detach", "-p", f"127.0.0.1:{free_port()}:8080",
+                         "--store", str(WORK / "run-store"), env=env)
+        with step("predict against the container"):
+            answer = json.loads(shipml("predict", url, "--data", request))
+            probs = answer["outputs"][0]["data"]
+            print(f"predict_proba of the first row: {probs[:2]}")
+    finally:
+        with step("clean up"):
+            subprocess.run([SHIPML, "stop", name], check=False, env={**os.environ, **env})
+            registry.__exit__(None, None, None)
+    report()
+
+
+def report() -> None:
+    print("\nstep timings:")
+    for title, seconds in timings:
+        print(f"  {seconds:7.2f} s  {title}")
+
+
+if __name__ == "__main__":
+    if not registry_available():
+        print("note: docker-registry is not installed; install it (apt-get install docker-registry)")
+    main()
