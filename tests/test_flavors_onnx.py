@@ -133,3 +133,9 @@ def test_a_missing_framework_says_to_add_it(
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
     with pytest.raises(ModelError, match=r"(?s)module 'onnxruntime'.*to 'requirements'"):
         load_predictor(load_spec(project).model, project)
+
+
+def test_omp_num_threads_caps_the_session(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    predictor = load_predictor(load_spec(project).model, project)
+    assert predictor._session.get_session_options().intra_op_num_threads == 1  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,15 @@ def recognises(path: Path) -> bool:
 
 
 def load(path: Path, model: ModelSpec, project: Path) -> OnnxPredictor:
-    """Open an inference session on the CPU with onnxruntime's default thread count."""
+    """Open an inference session on the CPU; OMP_NUM_THREADS, when set, caps its threads."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: onnxruntime's warnings are not the user's
+    # XGBoost and LightGBM follow OpenMP's variable; onnxruntime's own pool needs telling.
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        options.intra_op_num_threads = int(threads)
     try:
         session = ort.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
