@@ -43,7 +43,7 @@ class Applied:
     outcome: Outcome
 
 
-def _api_error(e: ApiException, doing: str) -> DeployError:
+def api_error(e: ApiException, doing: str) -> DeployError:
     """Translate an API error, keeping the server's own message (the Status object's)."""
     try:
         message = json.loads(e.body or "{}").get("message") or e.reason
@@ -100,7 +100,7 @@ class Cluster:
         try:
             return fn(*args, **kwargs)
         except ApiException as e:
-            raise _api_error(e, doing) from e
+            raise api_error(e, doing) from e
         except urllib3.exceptions.HTTPError as e:
             host = self.api.configuration.host
             raise DeployError(f"{doing}: cannot reach the cluster at {host}: {e}") from e
@@ -123,7 +123,7 @@ class Cluster:
         except ApiException as e:
             if e.status == 404:
                 return None
-            raise _api_error(e, f"reading {kind} {name}") from e
+            raise api_error(e, f"reading {kind} {name}") from e
         return dict(found.to_dict())
 
     def apply(self, objects: Sequence[Mapping[str, Any]]) -> list[Applied]:
@@ -150,7 +150,7 @@ class Cluster:
                 if event["type"] in ("ADDED", "MODIFIED"):
                     yield dict(event["raw_object"])
         except ApiException as e:
-            raise _api_error(e, f"watching Deployment {name}") from e
+            raise api_error(e, f"watching Deployment {name}") from e
 
     def wait_rollout(
         self, name: str, *, timeout_s: int, on_progress: Callable[[RolloutState], None]
