@@ -125,10 +125,11 @@ class RegistryAuth(httpx.Auth):
         return True
 
     def _cached(self, scopes: tuple[str, ...]) -> _Token | None:
+        """A live token whose scopes cover ``scopes`` (pull,push covers pull)."""
         now = self._clock()
-        for key in (scopes, tuple(s.replace(":pull", ":pull,push") for s in scopes)):
-            token = self._tokens.get(key)
-            if token is not None and token.expires_at - _EXPIRY_SLACK_S > now:
+        wanted = _grants(scopes)
+        for key, token in list(self._tokens.items()):
+            if wanted <= _grants(key) and token.expires_at - _EXPIRY_SLACK_S > now:
                 return token
         return None
 
@@ -169,6 +170,15 @@ class RegistryAuth(httpx.Auth):
         token = _Token(value, self._clock() + max(life, _DEFAULT_TOKEN_LIFE_S))
         self._tokens[scopes] = token
         return token
+
+
+def _grants(scopes: tuple[str, ...]) -> frozenset[str]:
+    """``repository:a:pull,push`` as ``{"repository:a:pull", "repository:a:push"}``."""
+    found: set[str] = set()
+    for scope in scopes:
+        resource, _, actions = scope.rpartition(":")
+        found.update(f"{resource}:{action}" for action in actions.split(","))
+    return frozenset(found)
 
 
 def _basic(credential: Credential) -> str:

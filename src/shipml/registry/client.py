@@ -282,6 +282,8 @@ class RegistryClient:
                     raise connection_error(e, action=action) from e
                 self._backoff(attempt, None)
                 continue
+            except RegistryAuthError as e:  # the token server refused us, inside the auth flow
+                raise _refused(e, self.registry, self.auth.credential) from e
             if response.status_code in ok:
                 return response
             error = error_from_response(response, action=action)

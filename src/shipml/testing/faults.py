@@ -11,7 +11,7 @@ import http.client
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +45,9 @@ class FaultProxy:
     faults: list[Fault] = field(default_factory=list)
     fired: list[tuple[str, str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # A gate in front of the registry: given method, path and headers, the challenge headers
+    # of a 401 to answer with, or None to let the request through.
+    gate: Callable[[str, str, Mapping[str, str]], dict[str, str] | None] | None = None
 
     def take(self, method: str, path: str) -> Fault | None:
         """The fault to apply to this request, if any (consuming one of its ``times``)."""
@@ -70,14 +73,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _forward(self) -> None:
         fault = self.proxy.take(self.command, self.path)
         length = int(self.headers.get("Content-Length") or 0)
+        gate = self.proxy.gate
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        challenge = gate(self.command, self.path, headers) if gate else None
+        if challenge is not None:
+            self.rfile.read(length)
+            self._answer(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"gate"}]}', challenge)
+            return
         if fault is not None and fault.kind == "status":
             self.rfile.read(length)
-            body = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
-            self.send_response(fault.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self._answer(
+                fault.status, b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
+            )
             return
         upstream = http.client.HTTPConnection(self.proxy.upstream, timeout=60)
         try:
@@ -91,6 +98,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_response(response, fault)
         finally:
             upstream.close()
+
+    def _answer(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _copy_body(
         self, upstream: http.client.HTTPConnection, length: int, fault: Fault | None
@@ -147,17 +164,27 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def fault_proxy(upstream: str, *faults: Fault) -> Iterator[FaultProxy]:
+def fault_proxy(
+    upstream: str,
+    *faults: Fault,
+    gate: Callable[[str, str, Mapping[str, str]], dict[str, str] | None] | None = None,
+) -> Iterator[FaultProxy]:
     """Run a proxy to ``upstream`` (``host:port``) on a free 127.0.0.1 port until the block ends."""
-    proxy = FaultProxy("", upstream, list(faults))
-    handler = type("Handler", (_Handler,), {"proxy": proxy})
+    proxy = FaultProxy("", upstream, list(faults), gate=gate)
+    with serving(type("Handler", (_Handler,), {"proxy": proxy})) as port:
+        proxy.host = f"127.0.0.1:{port}"
+        yield proxy
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Serve ``handler`` on a free 127.0.0.1 port in a thread; yields the port."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    proxy.host = f"127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="fault-proxy", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=handler.__name__, daemon=True)
     thread.start()
     try:
-        yield proxy
+        yield int(server.server_address[1])
     finally:
         server.shutdown()
         server.server_close()
