@@ -10,9 +10,7 @@ from shipml.oci.platform import Platform
 
 def _config() -> ImageConfig:
     return ImageConfig(
-        architecture="arm64",
-        os="linux",
-        variant="v8",
+        platform=Platform.parse("linux/arm64/v8"),
         created="1970-01-01T00:00:00Z",
         config=ContainerConfig(
             user="1000:1000",

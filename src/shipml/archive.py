@@ -12,11 +12,11 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
 from shipml.atomic import atomic_file
 from shipml.errors import FormatError, NotFoundError
+from shipml.layers.blob import Closing
 from shipml.layers.sourced import SourcedImage, SourcedIndex
 from shipml.oci.descriptor import REF_NAME, Descriptor, Index
 from shipml.oci.digest import Digest
@@ -136,7 +136,7 @@ def write_docker_archive(image: Image, target: Path, *, ref: Reference | None = 
         tar.close()
 
 
-class OciArchive:
+class OciArchive(Closing):
     """A readable oci-archive: its index.json entries as images, blobs read from the tar."""
 
     def __init__(self, path: Path) -> None:
@@ -182,14 +182,3 @@ class OciArchive:
     def close(self) -> None:
         """Close the tar file."""
         self._tar.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -30,6 +30,7 @@ from shipml.oci.digest import Digest, Hasher
 from shipml.oci.image import BlobStream, Image, ImageIndex
 from shipml.oci.mediatypes import is_index, is_manifest
 from shipml.oci.reference import Reference
+from shipml.paths import shipml_home
 
 LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'
 _CHUNK = 1 << 20
@@ -37,12 +38,8 @@ _HEX_PREFIX = re.compile(r"^[0-9a-f]{4,64}$")
 
 
 def default_root() -> Path:
-    """``$SHIPML_HOME/store``, else ``$XDG_CACHE_HOME/shipml/store`` (``~/.cache`` by default)."""
-    home = os.environ.get("SHIPML_HOME")
-    if home:
-        return Path(home).expanduser() / "store"
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "shipml" / "store"
+    """``store`` under ``shipml_home()``: $SHIPML_HOME, else the user's cache directory."""
+    return shipml_home() / "store"
 
 
 @dataclass(frozen=True, slots=True)

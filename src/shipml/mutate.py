@@ -145,14 +145,7 @@ def rfc3339(epoch: int) -> str:
 
 def scratch(platform: Platform) -> Image:
     """An empty image for ``platform``: no layers, an empty config."""
-    config = ImageConfig(
-        architecture=platform.architecture,
-        os=platform.os,
-        variant=platform.variant,
-        os_version=platform.os_version,
-        os_features=platform.os_features,
-    )
-    return ComposedImage(config, ())
+    return ComposedImage(ImageConfig(platform), ())
 
 
 def append_layers(image: Image, *additions: Layer | Addition) -> Image:

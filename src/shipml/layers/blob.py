@@ -16,7 +16,26 @@ from shipml.oci.image import BlobStream
 from shipml.oci.mediatypes import Compression, layer_compression
 
 
-class VerifyingStream:
+class Closing:
+    """Context-manager behaviour for anything with ``close()``."""
+
+    def close(self) -> None:
+        """Release what the object holds."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class VerifyingStream(Closing):
     """Pass ``inner`` through, hashing it; at end of stream a wrong digest or size raises.
 
     Like go-containerregistry's verify.ReadCloser: content is only trusted once fully read.
@@ -62,31 +81,20 @@ class VerifyingStream:
         """Close the inner stream."""
         self._inner.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def decompressing(stream: BlobStream, compression: Compression) -> BlobStream:
     """A stream of the uncompressed bytes of ``stream``; closing it closes ``stream``."""
     if compression is Compression.GZIP:
-        return _Closing(gzip.GzipFile(fileobj=cast(IO[bytes], stream), mode="rb"), stream)
+        return _ClosesSource(gzip.GzipFile(fileobj=cast(IO[bytes], stream), mode="rb"), stream)
     if compression is Compression.ZSTD:
         reader = zstandard.ZstdDecompressor().stream_reader(
             cast(IO[bytes], stream), closefd=True, read_across_frames=True
         )
-        return _Closing(reader, stream)
+        return _ClosesSource(reader, stream)
     return stream
 
 
-class _Closing:
+class _ClosesSource(Closing):
     """A reader that closes its source too (GzipFile leaves a passed fileobj open)."""
 
     def __init__(self, reader: BlobStream, source: BlobStream) -> None:
@@ -101,17 +109,6 @@ class _Closing:
             self._reader.close()
         finally:
             self._source.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class DescribedLayer:

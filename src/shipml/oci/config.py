@@ -108,23 +108,17 @@ class History:
 
 @dataclass(frozen=True, slots=True)
 class ImageConfig:
-    """The whole config blob; ``diff_ids`` are the uncompressed layer digests, bottom first."""
+    """The whole config blob; ``diff_ids`` are the uncompressed layer digests, bottom first.
 
-    architecture: str
-    os: str
-    variant: str | None = None
-    os_version: str | None = None
-    os_features: tuple[str, ...] = ()
+    The platform fields (architecture, os, variant, ...) sit at the top level of the JSON.
+    """
+
+    platform: Platform
     created: str | None = None
     author: str | None = None
     config: ContainerConfig = field(default_factory=ContainerConfig)
     diff_ids: tuple[Digest, ...] = ()
     history: tuple[History, ...] = ()
-
-    @property
-    def platform(self) -> Platform:
-        """The platform this config declares."""
-        return Platform(self.os, self.architecture, self.variant, self.os_version, self.os_features)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of config.md, in a fixed key order."""
@@ -133,14 +127,7 @@ class ImageConfig:
             out["created"] = self.created
         if self.author:
             out["author"] = self.author
-        out["architecture"] = self.architecture
-        out["os"] = self.os
-        if self.os_version:
-            out["os.version"] = self.os_version
-        if self.os_features:
-            out["os.features"] = list(self.os_features)
-        if self.variant:
-            out["variant"] = self.variant
+        out |= self.platform.to_json()  # architecture, os, os.version, os.features, variant
         out["config"] = self.config.to_json()
         out["rootfs"] = {"type": "layers", "diff_ids": [str(d) for d in self.diff_ids]}
         if self.history:
@@ -160,11 +147,7 @@ class ImageConfig:
             raise FormatError(f"{where}: rootfs.type must be 'layers'")
         history: list[Any] = _json.field(obj, "history", list, where, default=[])
         return cls(
-            architecture=_json.field(obj, "architecture", str, where),
-            os=_json.field(obj, "os", str, where),
-            variant=_json.field(obj, "variant", str, where, default=None),
-            os_version=_json.field(obj, "os.version", str, where, default=None),
-            os_features=_json.str_list(obj, "os.features", where),
+            platform=Platform.from_json(obj, where),
             created=_json.field(obj, "created", str, where, default=None),
             author=_json.field(obj, "author", str, where, default=None),
             config=ContainerConfig.from_json(

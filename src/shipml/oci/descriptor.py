@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -80,9 +80,17 @@ def _descriptors(obj: dict[str, Any], key: str, where: str) -> tuple[Descriptor,
     return tuple(Descriptor.from_json(d, f"{where}.{key}[{i}]") for i, d in enumerate(items))
 
 
-def _check_schema(obj: dict[str, Any], where: str) -> None:
+def _document(
+    data: bytes, where: str, *, default: str, accepts: Callable[[str], bool], kind: str
+) -> tuple[dict[str, Any], str]:
+    """The JSON object of a manifest or index and its media type, both checked."""
+    obj = _json.loads(data, where)
     if _json.field(obj, "schemaVersion", int, where) != 2:
         raise FormatError(f"{where}: schemaVersion must be 2")
+    media_type: str = _json.field(obj, "mediaType", str, where, default=default)
+    if not accepts(media_type):
+        raise FormatError(f"{where}: mediaType {media_type!r} is not an {kind}")
+    return obj, media_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +124,9 @@ class Manifest:
     @classmethod
     def from_bytes(cls, data: bytes, where: str = "manifest") -> Manifest:
         """Parse manifest bytes; FormatError for anything but an OCI or Docker v2 manifest."""
-        obj = _json.loads(data, where)
-        _check_schema(obj, where)
-        media_type = _json.field(obj, "mediaType", str, where, default=MediaType.OCI_MANIFEST)
-        if not is_manifest(media_type):
-            raise FormatError(f"{where}: mediaType {media_type!r} is not an image manifest")
+        obj, media_type = _document(
+            data, where, default=MediaType.OCI_MANIFEST, accepts=is_manifest, kind="image manifest"
+        )
         subject = _json.field(obj, "subject", dict, where, default=None)
         return cls(
             config=Descriptor.from_json(_json.field(obj, "config", dict, where), f"{where}.config"),
@@ -158,11 +164,9 @@ class Index:
     @classmethod
     def from_bytes(cls, data: bytes, where: str = "index") -> Index:
         """Parse index bytes; FormatError for anything but an OCI index or Docker manifest list."""
-        obj = _json.loads(data, where)
-        _check_schema(obj, where)
-        media_type = _json.field(obj, "mediaType", str, where, default=MediaType.OCI_INDEX)
-        if not is_index(media_type):
-            raise FormatError(f"{where}: mediaType {media_type!r} is not an image index")
+        obj, media_type = _document(
+            data, where, default=MediaType.OCI_INDEX, accepts=is_index, kind="image index"
+        )
         return cls(
             manifests=_descriptors(obj, "manifests", where),
             media_type=media_type,
