@@ -1,0 +1,143 @@
+"""`shipml push / pull / tag / login / logout` as a user runs them, against real registries."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipml.layout import Store
+from shipml.oci.reference import Reference
+from shipml.testing.images import random_image
+from shipml.testing.registry import LocalRegistry
+
+pytestmark = pytest.mark.registry
+SHIPML = str(Path(sys.executable).parent / "shipml")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A user with an empty home, store and Docker config."""
+    home = tmp_path / "home"
+    home.mkdir()
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "CONTAINERS_CONF")}
+    return {
+        **keep,
+        "HOME": str(home),
+        "SHIPML_HOME": str(tmp_path / "shipml"),
+        "DOCKER_CONFIG": str(home / ".docker"),
+        "COLUMNS": "120",
+    }
+
+
+def shipml(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SHIPML, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+def stored(env: dict[str, str], tmp_path: Path, ref: str, seed: int) -> str:
+    """Put a random image in the user's store under ``ref``; returns its digest."""
+    image = random_image(tmp_path / "blobs", seed=seed)
+    Store.open(Path(env["SHIPML_HOME"]) / "store").write(image, ref=Reference.parse(ref))
+    return str(image.digest())
+
+
+def test_push_pull_and_tag_round_trip(
+    registry: LocalRegistry, env: dict[str, str], tmp_path: Path
+) -> None:
+    ref = f"{registry.host}/cli/app:v1"
+    digest = stored(env, tmp_path, ref, seed=60)
+    pushed = shipml("push", ref, env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stdout.strip() == digest
+    assert "pushed 3" in pushed.stderr
+    again = shipml("push", ref, "--json", env=env)
+    assert json.loads(again.stdout) == {
+        "reference": f"{ref}@{digest}",
+        "digest": digest,
+        "skipped": 3,
+    }
+
+    fresh = {**env, "SHIPML_HOME": str(tmp_path / "fresh")}
+    pulled = shipml("pull", ref, env=fresh)
+    assert pulled.returncode == 0, pulled.stderr
+    assert pulled.stdout.strip() == digest
+    assert "pulled 2" in pulled.stderr
+
+    tagged = shipml("tag", ref, f"{registry.host}/cli/app:stable", env=fresh)
+    assert tagged.stdout.strip() == f"{registry.host}/cli/app:stable@{digest}"
+    moved = shipml("push", f"{registry.host}/cli/app:stable", env=fresh)
+    assert moved.returncode == 0 and moved.stdout.strip() == digest
+
+
+def test_push_to_another_name_and_copy_between_repositories(
+    registry: LocalRegistry, env: dict[str, str], tmp_path: Path
+) -> None:
+    digest = stored(env, tmp_path, "local/model:1", seed=61)
+    first = shipml("push", "local/model:1", f"{registry.host}/cli/copy-src:1", env=env)
+    assert first.stdout.strip() == digest, first.stderr
+    copied = shipml(
+        "push", f"{registry.host}/cli/copy-src:1", f"{registry.host}/cli/copy-dst:1", env=env
+    )
+    assert copied.returncode == 0, copied.stderr
+    assert copied.stdout.strip() == digest
+    assert "mounted 3" in copied.stderr
+
+
+def test_login_push_logout_on_a_private_registry(
+    auth_registry: LocalRegistry, env: dict[str, str], tmp_path: Path
+) -> None:
+    ref = f"{auth_registry.host}/cli/private:v1"
+    digest = stored(env, tmp_path, ref, seed=62)
+    anonymous = shipml("push", ref, env=env)
+    assert anonymous.returncode == 6
+    assert f"shipml login {auth_registry.host}" in anonymous.stderr
+
+    wrong = shipml(
+        "login", auth_registry.host, "-u", "alice", "--password-stdin", env=env, stdin="nope\n"
+    )
+    assert wrong.returncode == 6
+    assert "refused user 'alice'" in wrong.stderr and "nope" not in wrong.stderr
+    config = Path(env["DOCKER_CONFIG"]) / "config.json"
+    assert not config.exists()
+
+    login = shipml(
+        "login", auth_registry.host, "-u", "alice", "--password-stdin", env=env,
+        stdin="wonderland\n",
+    )
+    assert login.returncode == 0, login.stderr
+    assert login.stdout.strip() == str(config)
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert "wonderland" not in login.stdout + login.stderr
+
+    pushed = shipml("push", ref, env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stdout.strip() == digest
+
+    assert shipml("logout", auth_registry.host, env=env).returncode == 0
+    assert auth_registry.host not in json.loads(config.read_text())["auths"]
+    again = shipml("logout", auth_registry.host, env=env)
+    assert again.returncode == 6 and "not logged in" in again.stderr
+
+
+def test_explicit_credentials_and_clear_usage_errors(
+    auth_registry: LocalRegistry, env: dict[str, str], tmp_path: Path
+) -> None:
+    ref = f"{auth_registry.host}/cli/explicit:v1"
+    digest = stored(env, tmp_path, ref, seed=63)
+    pushed = shipml(
+        "push", ref, "-u", "alice", "--password-stdin", env=env, stdin="wonderland\n"
+    )
+    assert pushed.stdout.strip() == digest, pushed.stderr
+    missing = shipml("push", "nothing/here:1", env=env)
+    assert missing.returncode == 5 and "no image nothing/here:1" in missing.stderr
+    bad = shipml("pull", "Bad//Ref", env=env)
+    assert bad.returncode != 0 and "invalid" in bad.stderr
