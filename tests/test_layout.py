@@ -224,3 +224,24 @@ def test_a_copied_store_still_reads(store: Store, tmp_path: Path) -> None:
     store.write(image, ref=Reference.parse("demo:1"))
     copy = shutil.copytree(store.root, tmp_path / "copy")
     validate_image(Store.open(copy).image("demo:1"))
+
+
+def test_file_layers_are_linked_in_not_copied(store: Store, tmp_path: Path) -> None:
+    image = random_image(tmp_path / "src")
+    store.write(image, ref=Reference.parse("demo:1"))
+    layer = image.layers()[0]
+    assert store.blob_path(layer.digest()).stat().st_ino == layer.path.stat().st_ino  # type: ignore[attr-defined]
+    validate_image(store.image("demo:1"))
+
+
+def test_a_corrupt_file_layer_is_not_linked_in(store: Store, tmp_path: Path) -> None:
+    image = random_image(tmp_path / "src")
+    path = image.layers()[0].path  # type: ignore[attr-defined]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(DigestMismatchError, match="nothing was written"):
+        store.write(image, ref=Reference.parse("demo:1"))
+    assert store.refs() == []
+    assert not store.has_blob(image.layers()[0].digest())
+    assert not any(p.name.startswith(".tmp") for p in _blob_files(store))

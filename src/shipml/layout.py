@@ -17,13 +17,16 @@ import io
 import json
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from shipml.atomic import atomic_file, fsync_dir
 from shipml.errors import DigestMismatchError, FormatError, NotFoundError, StoreError
+from shipml.layers.blob import FileLayer
 from shipml.layers.sourced import SourcedImage, SourcedIndex, read_verified
 from shipml.oci.descriptor import REF_NAME, Descriptor, Index, Manifest
 from shipml.oci.digest import Digest, Hasher
@@ -107,15 +110,28 @@ class Store:
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(target) as out:
-            hasher = Hasher(descriptor.digest.algorithm)
-            while chunk := stream.read(_CHUNK):
-                hasher.update(chunk)
-                out.write(chunk)
-            if hasher.digest() != descriptor.digest or hasher.size != descriptor.size:
-                raise DigestMismatchError(
-                    f"blob {descriptor.digest} ({descriptor.size} bytes) arrived as "
-                    f"{hasher.digest()} ({hasher.size} bytes); nothing was written"
-                )
+            _copy_verified(stream, out, descriptor)
+
+    def _link_blob(self, source: Path, descriptor: Descriptor) -> bool:
+        """Hard-link ``source`` in as the blob, verified; False where links cannot reach.
+
+        A multi-GB model layer from the build cache then costs one read, not a second copy.
+        """
+        target = self.blob_path(descriptor.digest)
+        tmp = target.with_name(f".tmp-link-{secrets.token_hex(8)}")
+        try:
+            os.link(source, tmp)
+        except OSError:
+            return False
+        try:
+            with tmp.open("rb") as f:
+                _copy_verified(f, None, descriptor)
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        fsync_dir(target.parent)
+        return True
 
     def _write_bytes(self, data: bytes, descriptor: Descriptor) -> None:
         self.write_blob(io.BytesIO(data), descriptor)
@@ -134,10 +150,13 @@ class Store:
     def _write_tree(self, image: Image | ImageIndex) -> Descriptor:
         if isinstance(image, Image):
             for layer in image.layers():
-                if not self.has_blob(layer.digest()):
-                    d = Descriptor(layer.media_type(), layer.digest(), layer.size())
-                    with layer.compressed() as stream:
-                        self.write_blob(stream, d)
+                if self.has_blob(layer.digest()):
+                    continue
+                d = Descriptor(layer.media_type(), layer.digest(), layer.size())
+                if isinstance(layer, FileLayer) and self._link_blob(layer.path, d):
+                    continue
+                with layer.compressed() as stream:
+                    self.write_blob(stream, d)
             manifest = image.manifest()
             self._write_bytes(image.raw_config_file(), manifest.config)
             descriptor = image.descriptor()
@@ -294,6 +313,20 @@ def _flock(path: Path, mode: int) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _copy_verified(stream: BlobStream, out: BinaryIO | None, descriptor: Descriptor) -> None:
+    """Copy ``stream`` to ``out`` (or just read it); DigestMismatchError unless it matches."""
+    hasher = Hasher(descriptor.digest.algorithm)
+    while chunk := stream.read(_CHUNK):
+        hasher.update(chunk)
+        if out is not None:
+            out.write(chunk)
+    if hasher.digest() != descriptor.digest or hasher.size != descriptor.size:
+        raise DigestMismatchError(
+            f"blob {descriptor.digest} ({descriptor.size} bytes) arrived as "
+            f"{hasher.digest()} ({hasher.size} bytes); nothing was written"
+        )
 
 
 def _tag_only(ref: Reference) -> Reference:
