@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -11,16 +10,14 @@ from shipml.cli.console import err_console, out_console
 from shipml.cli.registry_options import (
     InsecureOpt,
     JobsOpt,
-    JsonOpt,
     PasswordStdinOpt,
-    StoreOpt,
     UsernameOpt,
     explicit_credential,
     open_client,
-    open_store,
     progress_bars,
     summary,
 )
+from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
 from shipml.registry.pull import pull
@@ -62,7 +59,7 @@ def pull_cmd(
     digest = result.descriptor.digest
     if as_json:
         body = {"reference": str(reference.with_digest(digest)), "digest": str(digest)}
-        out_console.print(json.dumps(body), markup=False)
+        print_json(body)
     else:
         out_console.print(str(digest), markup=False)
 

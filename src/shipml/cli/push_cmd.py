@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -12,17 +11,15 @@ from shipml.cli.console import err_console, out_console
 from shipml.cli.registry_options import (
     InsecureOpt,
     JobsOpt,
-    JsonOpt,
     PasswordStdinOpt,
-    StoreOpt,
     UsernameOpt,
     explicit_credential,
     names_registry,
     open_client,
-    open_store,
     progress_bars,
     summary,
 )
+from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
 from shipml.errors import NotFoundError
 from shipml.oci.image import Image, ImageIndex
 from shipml.oci.reference import Reference
@@ -60,7 +57,7 @@ def print_result(result: PushResult, dest: Reference, *, as_json: bool) -> None:
     if as_json:
         counts = {str(o): result.count(o) for o in set(result.outcomes.values())}
         body = {"reference": str(pinned), "digest": str(result.digest), **counts}
-        out_console.print(json.dumps(body), markup=False)
+        print_json(body)
     else:
         out_console.print(str(result.digest), markup=False)
 

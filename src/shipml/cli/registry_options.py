@@ -6,7 +6,6 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,7 +20,6 @@ from rich.progress import (
 
 from shipml.cli.console import err_console
 from shipml.errors import AuthError
-from shipml.layout import Store
 from shipml.oci.reference import DEFAULT_REGISTRY, Reference
 from shipml.registry import credentials
 from shipml.registry.client import RegistryClient
@@ -43,16 +41,6 @@ PasswordStdinOpt = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password or token from stdin.")
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, max=32, help="Parallel blobs.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option("--store", help="Image store directory (default: $SHIPML_HOME/store).")
-]
-
-
-def open_store(path: Path | None) -> Store:
-    """The local image store at ``path`` or the default one."""
-    return Store.open(path)
 
 
 def names_registry(text: str) -> bool:

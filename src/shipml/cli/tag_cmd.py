@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shipml.cli.console import out_console
-from shipml.cli.registry_options import StoreOpt, open_store
+from shipml.cli.store_opts import StoreOpt, open_store
 from shipml.oci.reference import Reference
 
 
