@@ -245,3 +245,23 @@ def test_a_corrupt_file_layer_is_not_linked_in(store: Store, tmp_path: Path) -> 
     assert store.refs() == []
     assert not store.has_blob(image.layers()[0].digest())
     assert not any(p.name.startswith(".tmp") for p in _blob_files(store))
+
+
+def test_layouts_written_by_skopeo_resolve_bare_tags(tmp_path: Path) -> None:
+    src = Store.open(tmp_path / "src-store")
+    image = random_image(tmp_path / "src")
+    src.write(image, ref=Reference.parse("demo:1"))
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "-q",
+            f"oci:{src.root}:docker.io/library/demo:1",
+            f"oci:{tmp_path / 'skopeo'}:bookworm",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    copied = Store(tmp_path / "skopeo").image("bookworm")
+    validate_image(copied)
+    assert copied.config_file().diff_ids == image.config_file().diff_ids

@@ -177,7 +177,7 @@ class Store:
         return [StoredRef(_ref_of(d), d) for d in self._read_index().manifests]
 
     def resolve(self, text: str) -> Descriptor:
-        """The descriptor ``text`` names: a ref, a digest, or a unique hex prefix of a digest."""
+        """The descriptor ``text`` names: a stored ref name, a ref, a digest or a unique prefix."""
         entries = self._read_index().manifests
         if text.startswith(("sha256:", "sha512:")) or _HEX_PREFIX.match(text):
             hits = {d.digest: d for d in entries if str(d.digest).startswith(text)}
@@ -188,6 +188,10 @@ class Store:
                 return next(iter(hits.values())).with_annotations(**{REF_NAME: None})
             if text.startswith(("sha256:", "sha512:")):
                 raise NotFoundError(f"no image {text} in the store at {self.root}")
+        # Layouts written by other tools often name entries by a bare tag ("latest").
+        named = [d for d in entries if d.annotations.get(REF_NAME) == text]
+        if named:
+            return named[-1]
         ref = Reference.parse(text)
         for d in entries:
             if ref.digest is not None and d.digest == ref.digest:
@@ -229,11 +233,7 @@ class Store:
             target = self.resolve(text)
             by_digest = target.annotations.get(REF_NAME) is None
             entries = self._read_index().manifests
-            gone = [
-                d
-                for d in entries
-                if (d.digest == target.digest if by_digest else d == target)
-            ]
+            gone = [d for d in entries if (d.digest == target.digest if by_digest else d == target)]
             self._write_index(Index(tuple(d for d in entries if d not in gone)))
         return gone
 
@@ -338,4 +338,3 @@ def _tag_only(ref: Reference) -> Reference:
 def _ref_of(descriptor: Descriptor) -> Reference | None:
     name = descriptor.annotations.get(REF_NAME)
     return Reference.parse(name) if name else None
-

@@ -16,9 +16,21 @@ API in brief (everything is a value; transforms return new objects, see ``shipml
 - ``ImageIndex``: ``index_manifest()`` / ``raw_manifest()``, ``digest()``, ``image(d)``,
   ``image_index(d)``; ``image_for_platform(index, platform)`` picks one.
 
-Producers: ``shipml.layers`` (deterministic tar layers from files), ``shipml.mutate`` (new images
-from old), ``shipml.layout`` (the on-disk store), ``shipml.archive`` (oci/docker tarballs);
-``shipml.testing`` makes random ones and validates any image.
+Producers (outside ``oci``, which does no I/O):
+
+- ``shipml.layers``: ``write_layer(entries, out_dir, compression=, level=, mtime=)`` streams
+  ``tree_entries(src, "/dest", owner=Owner(uid, gid))`` / ``file_entry`` / ``bytes_entry`` into a
+  content-addressed ``FileLayer`` (tar, diff_id, compressor, digest in one pass).
+- ``shipml.mutate``: ``scratch(platform)``, ``append_layers(img, Addition(layer, History(...)))``,
+  ``with_config``, ``with_config_file``, ``with_annotations``, ``canonical(img, epoch=)``,
+  ``index_of(*images)``; all lazy, none in place.
+- ``shipml.layout.Store``: ``Store.open(root)`` (``Store(root)`` reads any layout without
+  creating one), ``write(img_or_index, ref=)``, ``image(text)``, ``open_any(text)``, ``refs()``,
+  ``remove(text)``, ``gc()``.
+- ``shipml.archive``: ``write_oci_archive``, ``write_docker_archive``, ``OciArchive(path).open()``
+  (keep the archive open while its images are read).
+- ``shipml.testing``: ``random_image`` / ``random_index`` and ``validate_image`` /
+  ``validate_index``.
 """
 
 from __future__ import annotations
