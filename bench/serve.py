@@ -34,7 +34,7 @@ def shipml_config(project: Path) -> dict[str, object]:
     return {
         "name": "shipml",
         "server": "shipml",
-        "config": "shipml serve: plain ASGI on uvicorn+httptools, adaptive batching (64 rows), 1 worker",
+        "config": "plain ASGI on uvicorn+httptools, adaptive batching (64 rows), 1 worker",
         "cwd": str(project),
         "env": {"OMP_NUM_THREADS": "1"},
         "fresh_1c": True,
@@ -55,12 +55,20 @@ def train(dest: Path) -> Path:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--only", default=None, help="comma list of server names (shipml is always run)")
-    ap.add_argument("--out", type=Path, default=None, help="JSONL results (default: bench/results/)")
+    ap.add_argument(
+        "--only", default=None, help="comma list of server names (shipml is always run)"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=None, help="JSONL results (default: bench/results/)"
+    )
     ap.add_argument("--venvs", default=os.environ.get("BENCH_VENVS", "/tmp/bench-venvs"))
-    ap.add_argument("run_all_args", nargs="*", help="passed to run_all.py after --, e.g. -- --dur-hi 5")
+    ap.add_argument(
+        "run_all_args", nargs="*", help="passed to run_all.py after --, e.g. -- --dur-hi 5"
+    )
     a = ap.parse_args()
     if not (Path(a.venvs) / "fastapi" / "bin" / "python").exists():
         sys.exit(f"anchors not installed in {a.venvs}: run bash bench/setup_anchors.sh first")
@@ -80,8 +88,14 @@ def main() -> None:
             configs = [c for c in configs if c["name"] in keep]
         config_file = Path(tmp) / "configs.json"
         config_file.write_text(json.dumps(configs))
-        run_all = [sys.executable, str(ANCHORS / "run_all.py"), "--configs", str(config_file),
-                   "--venvs", a.venvs]
+        run_all = [
+            sys.executable,
+            str(ANCHORS / "run_all.py"),
+            "--configs",
+            str(config_file),
+            "--venvs",
+            a.venvs,
+        ]
         subprocess.run(
             [*run_all, "--rounds", str(a.rounds), "--out", str(out), *a.run_all_args], check=True
         )

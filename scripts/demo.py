@@ -1,4 +1,4 @@
-"""The end-to-end demo: train, serve, build, push to a local registry, run the pushed image, predict.
+"""The end-to-end demo: train, serve, build, push to a local registry, run that image, predict.
 
 Run through scripts/demo.sh, which installs what it needs first. Every step is a real shipml
 command, as a user would type it; the timings of each are printed at the end.
@@ -37,8 +37,13 @@ def step(title: str) -> Iterator[None]:
 def shipml(*args: str, env: dict[str, str] | None = None) -> str:
     """Run a shipml command, echo it, return its stdout (stderr shows progress as it goes)."""
     print("$ shipml " + " ".join(args), flush=True)
-    result = subprocess.run([SHIPML, *args], check=True, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+    result = subprocess.run(
+        [SHIPML, *args],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     print(result.stdout, end="", flush=True)
     return result.stdout.strip()
 
@@ -46,9 +51,10 @@ def shipml(*args: str, env: dict[str, str] | None = None) -> str:
 def engine_available() -> bool:
     """A usable container engine: Podman that can actually list containers."""
     podman = shutil.which("podman")
-    return bool(podman) and subprocess.run(
-        [podman, "ps"], capture_output=True, check=False
-    ).returncode == 0
+    return (
+        bool(podman)
+        and subprocess.run([podman, "ps"], capture_output=True, check=False).returncode == 0
+    )
 
 
 def main() -> None:
@@ -63,20 +69,22 @@ def main() -> None:
         subprocess.run([sys.executable, str(EXAMPLE / "train.py"), str(project)], check=True)
     request = f"@{project / 'request.json'}"
 
-    with step("serve it with `shipml serve` and predict"):
-        with ServerProcess(project, port=free_port()) as server:
-            print(f"serving at {server.url}")
-            shipml("predict", server.url, "--data", request)
+    with step("serve it with `shipml serve` and predict"), ServerProcess(project) as server:
+        print(f"serving at {server.url}")
+        shipml("predict", server.url, "--data", request)
 
     if not engine_available():
-        print("\nno usable container engine (Podman or Docker) here: the demo stops after "
-              "`shipml serve`. Install podman (apt-get install podman) for the container steps.")
+        print(
+            "\nno usable container engine (Podman or Docker) here: the demo stops after "
+            "`shipml serve`. Install podman (apt-get install podman) for the container steps."
+        )
         report()
         return
 
     with step("build the image (no Docker daemon)"):
-        digest = shipml("build", str(project), "-t", "sklearn-classifier:demo",
-                        "--store", str(store), env=env)
+        shipml(
+            "build", str(project), "-t", "sklearn-classifier:demo", "--store", str(store), env=env
+        )
 
     with step("start a local registry and push"):
         registry = local_registry(WORK / "registry")
@@ -91,8 +99,18 @@ def main() -> None:
     name = f"shipml-demo-{os.getpid()}"
     try:
         with step("run the pushed image in the local engine"):
-            url = shipml("run", ref, "--name", name, "--detach", "-p", f"127.0.0.1:{free_port()}:8080",
-                         "--store", str(WORK / "run-store"), env=env)
+            url = shipml(
+                "run",
+                ref,
+                "--name",
+                name,
+                "--detach",
+                "-p",
+                f"127.0.0.1:{free_port()}:8080",
+                "--store",
+                str(WORK / "run-store"),
+                env=env,
+            )
         with step("predict against the container"):
             answer = json.loads(shipml("predict", url, "--data", request))
             probs = answer["outputs"][0]["data"]
@@ -112,5 +130,7 @@ def report() -> None:
 
 if __name__ == "__main__":
     if not registry_available():
-        print("note: docker-registry is not installed; install it (apt-get install docker-registry)")
+        print(
+            "note: docker-registry is not installed; install it (apt-get install docker-registry)"
+        )
     main()

@@ -1,4 +1,4 @@
-"""The model server as a real process on 127.0.0.1: protocols, errors, batching, backpressure, drain."""
+"""The model server as a real process on 127.0.0.1: protocols, errors, batching, 503, drain."""
 
 from __future__ import annotations
 
@@ -26,8 +26,14 @@ def infer_url(server: ServerProcess, model: str = MODEL) -> str:
 
 def v2_body(rows: np.ndarray, outputs: tuple[str, ...] = ("predict_proba",)) -> dict[str, object]:
     return {
-        "inputs": [{"name": "input-0", "datatype": "FP64", "shape": list(rows.shape),
-                    "data": rows.ravel().tolist()}],
+        "inputs": [
+            {
+                "name": "input-0",
+                "datatype": "FP64",
+                "shape": list(rows.shape),
+                "data": rows.ravel().tolist(),
+            }
+        ],
         "outputs": [{"name": o} for o in outputs],
     }
 
@@ -52,7 +58,9 @@ def test_health_and_server_metadata(sklearn_server: ServerProcess) -> None:
     assert meta["name"] == "shipml" and "version" in meta
     ready = httpx.get(f"{sklearn_server.url}/v2/models/{MODEL}/ready")
     assert ready.status_code == 200 and ready.json()["ready"] is True
-    assert httpx.get(f"{sklearn_server.url}/v2/models/{MODEL}/versions/1.0.0/ready").status_code == 200
+    assert (
+        httpx.get(f"{sklearn_server.url}/v2/models/{MODEL}/versions/1.0.0/ready").status_code == 200
+    )
 
 
 def test_model_metadata_gives_the_signature(sklearn_server: ServerProcess) -> None:
@@ -87,10 +95,15 @@ def test_v2_infer_equals_in_process(sklearn_server: ServerProcess, estimator, ro
 
 
 def test_v2_default_output_nested_data_and_version_path(
-    sklearn_server: ServerProcess, estimator, rows  # type: ignore[no-untyped-def]
+    sklearn_server: ServerProcess,
+    estimator,
+    rows,  # type: ignore[no-untyped-def]
 ) -> None:
-    body = {"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [2, 20],
-                        "data": rows[:2].tolist()}]}
+    body = {
+        "inputs": [
+            {"name": "input-0", "datatype": "FP64", "shape": [2, 20], "data": rows[:2].tolist()}
+        ]
+    }
     url = f"{sklearn_server.url}/v2/models/{MODEL}/versions/1.0.0/infer"
     doc = httpx.post(url, json=body).json()
     assert [o["name"] for o in doc["outputs"]] == ["predict"]
@@ -101,7 +114,10 @@ def test_v1_predict(sklearn_server: ServerProcess, estimator, rows) -> None:  # 
     url = f"{sklearn_server.url}/v1/models/{MODEL}:predict"
     doc = httpx.post(url, json={"instances": rows[:3].tolist()}).json()
     assert doc == {"predictions": estimator.predict(rows[:3]).tolist()}
-    assert httpx.get(f"{sklearn_server.url}/v1/models/{MODEL}").json() == {"name": MODEL, "ready": True}
+    assert httpx.get(f"{sklearn_server.url}/v1/models/{MODEL}").json() == {
+        "name": MODEL,
+        "ready": True,
+    }
     assert httpx.get(f"{sklearn_server.url}/v1/models").json() == {"models": [MODEL]}
 
 
@@ -113,24 +129,43 @@ def test_v1_predict(sklearn_server: ServerProcess, estimator, rows) -> None:  # 
     [
         (f"/v2/models/{MODEL}/infer", b'{"inputs": [', 400, "not valid JSON"),
         (f"/v2/models/{MODEL}/infer", b'{"input": []}', 400, "needs 'inputs'"),
-        (f"/v2/models/{MODEL}/infer",
-         b'{"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [1, 3], "data": [1, 2, 3]}]}',
-         400, r"expected shape [-1, 20], got [1, 3]"),
-        (f"/v2/models/{MODEL}/infer",
-         b'{"inputs": [{"name": "input-0", "datatype": "BYTES", "shape": [1, 20], "data": '
-         + json.dumps(["a"] * 20).encode() + b"}]}",
-         400, "expected datatype FP64, got BYTES"),
-        (f"/v2/models/{MODEL}/infer",
-         b'{"inputs": [{"name": "x", "datatype": "FP64", "shape": [1, 20], "data": '
-         + json.dumps([0.0] * 20).encode() + b"}]}",
-         400, "unknown input 'x'"),
-        (f"/v2/models/{MODEL}/infer",
-         b'{"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [1, 20]}]}',
-         400, "needs 'data'"),
-        (f"/v2/models/{MODEL}/infer",
-         b'{"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [1, 20], "data": '
-         + json.dumps([0.0] * 20).encode() + b'}], "outputs": [{"name": "logits"}]}',
-         400, "unknown output 'logits'"),
+        (
+            f"/v2/models/{MODEL}/infer",
+            b'{"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [1, 3], '
+            b'"data": [1, 2, 3]}]}',
+            400,
+            r"expected shape [-1, 20], got [1, 3]",
+        ),
+        (
+            f"/v2/models/{MODEL}/infer",
+            b'{"inputs": [{"name": "input-0", "datatype": "BYTES", "shape": [1, 20], "data": '
+            + json.dumps(["a"] * 20).encode()
+            + b"}]}",
+            400,
+            "expected datatype FP64, got BYTES",
+        ),
+        (
+            f"/v2/models/{MODEL}/infer",
+            b'{"inputs": [{"name": "x", "datatype": "FP64", "shape": [1, 20], "data": '
+            + json.dumps([0.0] * 20).encode()
+            + b"}]}",
+            400,
+            "unknown input 'x'",
+        ),
+        (
+            f"/v2/models/{MODEL}/infer",
+            b'{"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [1, 20]}]}',
+            400,
+            "needs 'data'",
+        ),
+        (
+            f"/v2/models/{MODEL}/infer",
+            b'{"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [1, 20], "data": '
+            + json.dumps([0.0] * 20).encode()
+            + b'}], "outputs": [{"name": "logits"}]}',
+            400,
+            "unknown output 'logits'",
+        ),
         ("/v2/models/nope/infer", b"{}", 404, "model 'nope' not found"),
         (f"/v2/models/{MODEL}/versions/9/infer", b"{}", 404, "no version '9'"),
         (f"/v1/models/{MODEL}:predict", b'{"instances": "x"}', 400, "needs 'instances'"),
@@ -141,8 +176,9 @@ def test_v1_predict(sklearn_server: ServerProcess, estimator, rows) -> None:  # 
 def test_bad_requests_get_a_4xx_naming_the_problem(
     sklearn_server: ServerProcess, path: str, body: bytes, status: int, message: str
 ) -> None:
-    r = httpx.post(sklearn_server.url + path, content=body,
-                   headers={"content-type": "application/json"})
+    r = httpx.post(
+        sklearn_server.url + path, content=body, headers={"content-type": "application/json"}
+    )
     assert r.status_code == status, r.text
     error = r.json()["error"]
     assert message in error
@@ -161,8 +197,11 @@ def test_nan_refused_where_the_model_forbids_it(tmp_path: Path, serve_project) -
     joblib.dump(LogisticRegression().fit(x, x[:, 0] > 0), tmp_path / "model.joblib")
     (tmp_path / "shipml.yaml").write_text("name: logreg\nmodel:\n  path: model.joblib\n")
     with serve_project(tmp_path) as server:
-        body = {"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [1, 3],
-                            "data": [1.0, None, 2.0]}]}
+        body = {
+            "inputs": [
+                {"name": "input-0", "datatype": "FP64", "shape": [1, 3], "data": [1.0, None, 2.0]}
+            ]
+        }
         r = httpx.post(infer_url(server, "logreg"), json=body)
         assert r.status_code == 400 and "NaN" in r.json()["error"]
 
@@ -187,7 +226,9 @@ def _metric(text: str, name: str) -> float:
 
 
 def test_concurrent_requests_are_batched_and_each_gets_its_rows(
-    sklearn_project: Path, serve_project, estimator  # type: ignore[no-untyped-def]
+    sklearn_project: Path,
+    serve_project,
+    estimator,  # type: ignore[no-untyped-def]
 ) -> None:
     rng = np.random.default_rng(1)
     requests = [rng.normal(size=(1 + i % 3, 20)) for i in range(240)]
@@ -209,13 +250,18 @@ def test_concurrent_requests_are_batched_and_each_gets_its_rows(
     assert rows == sum(len(x) for x in requests)
     assert calls < len(requests), "concurrent requests were never merged into one predict call"
     assert 'shipml_requests_total{endpoint="v2_infer",status="200"}' in after
-    for name in ("shipml_request_duration_seconds_bucket", "shipml_queue_depth",
-                 "shipml_inflight_requests", "shipml_model_load_seconds"):
+    for name in (
+        "shipml_request_duration_seconds_bucket",
+        "shipml_queue_depth",
+        "shipml_inflight_requests",
+        "shipml_model_load_seconds",
+    ):
         assert name in after
 
 
 def test_past_the_queue_limit_answers_503_with_retry_after(
-    sklearn_project: Path, serve_project  # type: ignore[no-untyped-def]
+    sklearn_project: Path,
+    serve_project,  # type: ignore[no-untyped-def]
 ) -> None:
     with serve_project(sklearn_project, env={"SHIPML_MAX_QUEUE": "1"}) as server:
         body = v2_body(np.zeros((2000, 20)))  # slow enough to keep the inference thread busy
@@ -237,7 +283,8 @@ def test_past_the_queue_limit_answers_503_with_retry_after(
 
 
 def test_sigterm_under_load_loses_no_accepted_request(
-    sklearn_project: Path, serve_project  # type: ignore[no-untyped-def]
+    sklearn_project: Path,
+    serve_project,  # type: ignore[no-untyped-def]
 ) -> None:
     server = serve_project(sklearn_project).start()
     body = v2_body(np.zeros((1, 20)))
@@ -273,7 +320,11 @@ def test_sigterm_under_load_loses_no_accepted_request(
 
 def test_bad_spec_fails_fast_with_a_clear_message(tmp_path: Path) -> None:
     (tmp_path / "shipml.yaml").write_text("name: x\nmodel:\n  path: m.joblib\nserve:\n  prot: 1\n")
-    r = subprocess.run([sys.executable, "-m", "shipml.runtime", str(tmp_path)],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "shipml.runtime", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
     assert "serve.prot: unknown key" in r.stderr

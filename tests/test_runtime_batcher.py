@@ -1,4 +1,4 @@
-"""The adaptive batcher: merging, splitting, isolation of failures, backpressure, no waiting alone."""
+"""The adaptive batcher: merging, splitting, failure isolation, backpressure, no lone waits."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ class Recorder:
         self.gate = threading.Event()
         self.gate.set()
 
-    def __call__(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:
+    def __call__(
+        self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]
+    ) -> dict[str, np.ndarray]:
         self.gate.wait(5)
         x = inputs["x"]
         self.batches.append(len(x))
@@ -141,8 +143,11 @@ def test_different_outputs_are_not_merged() -> None:
 
     async def body(b: Batcher) -> None:
         model.gate.clear()
-        futures = [b.submit(job(1.0), 1, ("y",)), b.submit(job(1.0), 1, ("y",)),
-                   b.submit(job(1.0), 1, ("y", "z"))]
+        futures = [
+            b.submit(job(1.0), 1, ("y",)),
+            b.submit(job(1.0), 1, ("y",)),
+            b.submit(job(1.0), 1, ("y", "z")),
+        ]
         await asyncio.sleep(0.05)
         model.gate.set()
         results = await asyncio.gather(*futures)

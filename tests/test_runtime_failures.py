@@ -1,4 +1,4 @@
-"""A misbehaving model behind a real server: exceptions, slow predictions, drain of slow requests."""
+"""A misbehaving model behind a real server: exceptions, slow predictions, draining them."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ def call(server: ServerProcess, value: float, timeout: float = 30) -> httpx.Resp
     return httpx.post(f"{server.url}/v2/models/flaky/infer", json=body, timeout=timeout)
 
 
-def test_model_exception_is_500_alone_and_the_server_stays_up(flaky_project: Path, serve_project) -> None:  # type: ignore[no-untyped-def]
+def test_model_exception_is_500_alone_and_the_server_stays_up(
+    flaky_project: Path, serve_project
+) -> None:  # type: ignore[no-untyped-def]
     with serve_project(flaky_project) as server:
         with ThreadPoolExecutor(8) as pool:
             responses = list(pool.map(lambda v: call(server, v), [1, 2, 13, 3, 4, 13, 5, 6]))

@@ -18,8 +18,13 @@ SIG = Signature(
 
 
 def tensor(**overrides: object) -> dict[str, object]:
-    return {"name": "input-0", "datatype": "FP64", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6],
-            **overrides}
+    return {
+        "name": "input-0",
+        "datatype": "FP64",
+        "shape": [2, 3],
+        "data": [1, 2, 3, 4, 5, 6],
+        **overrides,
+    }
 
 
 def test_flat_and_nested_data_decode_alike() -> None:
@@ -30,8 +35,14 @@ def test_flat_and_nested_data_decode_alike() -> None:
 
 
 def test_request_id_outputs_and_parameters() -> None:
-    r = v2.decode_request({"id": "abc", "parameters": {"k": 1}, "inputs": [tensor()],
-                           "outputs": [{"name": "predict_proba"}]})
+    r = v2.decode_request(
+        {
+            "id": "abc",
+            "parameters": {"k": 1},
+            "inputs": [tensor()],
+            "outputs": [{"name": "predict_proba"}],
+        }
+    )
     assert r.id == "abc" and r.outputs == ("predict_proba",) and r.parameters == {"k": 1}
 
 
@@ -47,7 +58,10 @@ def test_request_id_outputs_and_parameters() -> None:
         ({"inputs": [tensor(shape=[2, 2])]}, r"shape \[2, 2\] needs 4 values, data has 6"),
         ({"inputs": [tensor(data=["a", "b", "c", "d", "e", "f"])]}, "does not match datatype FP64"),
         ({"inputs": [tensor(data=[[1, 2], [3]])]}, "not a regular"),
-        ({"inputs": [tensor(datatype="INT32", data=[1.5, 2, 3, 4, 5, 6])]}, "does not match datatype INT32"),
+        (
+            {"inputs": [tensor(datatype="INT32", data=[1.5, 2, 3, 4, 5, 6])]},
+            "does not match datatype INT32",
+        ),
         ({"inputs": [tensor(), tensor()]}, "appears twice"),
         ({"inputs": [tensor()], "outputs": "predict"}, "'outputs' must be an array"),
         ({"inputs": [tensor()], "id": 5}, "'id' must be a string"),
@@ -90,8 +104,12 @@ def test_outputs_default_and_unknown() -> None:
 
 
 def test_v2_response_is_flat_with_datatype_and_shape() -> None:
-    doc = v2.encode_response(model_name="m", model_version="1", request_id="r",
-                             outputs={"predict_proba": np.array([[0.25, 0.75]])})
+    doc = v2.encode_response(
+        model_name="m",
+        model_version="1",
+        request_id="r",
+        outputs={"predict_proba": np.array([[0.25, 0.75]])},
+    )
     out = doc["outputs"][0]
     assert doc["id"] == "r" and out["datatype"] == "FP64" and out["shape"] == [1, 2]
     assert list(out["data"]) == [0.25, 0.75]

@@ -19,7 +19,9 @@ def test_minimal_spec_gets_documented_defaults() -> None:
 
 
 def test_unknown_key_names_file_and_field(tmp_path: Path) -> None:
-    (tmp_path / "shipml.yaml").write_text("name: iris\nmodel:\n  path: m.joblib\n  flavour: sklearn\n")
+    (tmp_path / "shipml.yaml").write_text(
+        "name: iris\nmodel:\n  path: m.joblib\n  flavour: sklearn\n"
+    )
     with pytest.raises(SpecError) as e:
         load_spec(tmp_path)
     text = str(e.value)
@@ -40,19 +42,19 @@ def test_missing_model_path() -> None:
 
 
 def test_name_must_be_dns_label() -> None:
-    with pytest.raises(SpecError, match="name: .*lowercase DNS label"):
+    with pytest.raises(SpecError, match=r"name: .*lowercase DNS label"):
         parse_spec({**MINIMAL, "name": "Iris_Model"})
 
 
 def test_custom_flavor_needs_predictor() -> None:
     with pytest.raises(SpecError, match="predictor"):
         parse_spec({"name": "x", "model": {"path": "w.bin", "flavor": "custom"}})
-    with pytest.raises(SpecError, match="file.py:ClassName"):
+    with pytest.raises(SpecError, match=r"file\.py:ClassName"):
         parse_spec({"name": "x", "model": {"path": "w.bin", "predictor": "nocolon"}})
 
 
 def test_scaling_bounds_are_checked_together() -> None:
-    with pytest.raises(SpecError, match="min_replicas .* exceeds max_replicas"):
+    with pytest.raises(SpecError, match=r"min_replicas .* exceeds max_replicas"):
         parse_spec({**MINIMAL, "scaling": {"min_replicas": 5, "max_replicas": 2}})
 
 
@@ -77,8 +79,13 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 def test_environment_overrides_serve_settings() -> None:
     spec = with_env_overrides(
         parse_spec(MINIMAL),
-        {"SHIPML_PORT": "9000", "SHIPML_MAX_BATCH_SIZE": "8", "SHIPML_MAX_LATENCY_MS": "2.5",
-         "SHIPML_WORKERS": "2", "UNRELATED": "x"},
+        {
+            "SHIPML_PORT": "9000",
+            "SHIPML_MAX_BATCH_SIZE": "8",
+            "SHIPML_MAX_LATENCY_MS": "2.5",
+            "SHIPML_WORKERS": "2",
+            "UNRELATED": "x",
+        },
     )
     assert spec.serve.port == 9000
     assert spec.serve.workers == 2

@@ -28,8 +28,19 @@ class TensorDecl(_Strict):
 
     name: str = Field(min_length=1)
     datatype: Literal[
-        "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
-        "FP16", "FP32", "FP64", "BYTES",
+        "BOOL",
+        "UINT8",
+        "UINT16",
+        "UINT32",
+        "UINT64",
+        "INT8",
+        "INT16",
+        "INT32",
+        "INT64",
+        "FP16",
+        "FP32",
+        "FP64",
+        "BYTES",
     ]
     shape: list[int] = Field(min_length=1)
     allow_nan: bool = False
@@ -69,7 +80,9 @@ class ModelSpec(_Strict):
         if self.flavor == "custom" and self.predictor is None:
             raise ValueError("flavor 'custom' needs 'predictor: file.py:ClassName'")
         if self.predictor is not None and self.flavor not in (None, "custom"):
-            raise ValueError(f"'predictor' is for custom code; remove it or 'flavor: {self.flavor}'")
+            raise ValueError(
+                f"'predictor' is for custom code; remove it or 'flavor: {self.flavor}'"
+            )
         return self
 
 
@@ -260,7 +273,9 @@ def _format_errors(source: str, err: ValidationError) -> str:
 def parse_spec(data: Any, *, source: str = SPEC_FILENAME) -> Spec:
     """Validate already-parsed YAML/JSON data as a Spec; errors name ``source`` and the field."""
     if not isinstance(data, Mapping):
-        raise SpecError(f"{source}: expected a mapping of keys at the top level, got {type(data).__name__}")
+        raise SpecError(
+            f"{source}: expected a mapping of keys at the top level, got {type(data).__name__}"
+        )
     try:
         return Spec.model_validate(dict(data))
     except ValidationError as e:

@@ -51,7 +51,9 @@ def predict(
             message = response.json().get("error", response.text)
         except ValueError:
             message = response.text
-        raise RequestError(f"{target}: HTTP {response.status_code}: {message}", status=response.status_code)
+        raise RequestError(
+            f"{target}: HTTP {response.status_code}: {message}", status=response.status_code
+        )
     out_console.print_json(response.text)
 
 

@@ -9,10 +9,14 @@ import typer
 
 
 def serve(
-    project: Annotated[Path, typer.Argument(help="Project directory with shipml.yaml.")] = Path("."),
+    project: Annotated[Path, typer.Argument(help="Project directory with shipml.yaml.")] = Path(
+        "."
+    ),
     port: Annotated[int | None, typer.Option(help="Port (default: serve.port, 8080).")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: serve.workers).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: serve.workers).")
+    ] = None,
 ) -> None:
     """Serve the model until Ctrl-C or SIGTERM (drains in-flight requests, then exits 0)."""
     from shipml.runtime.main import serve as run_server

@@ -98,8 +98,10 @@ class ModelServer:
             await self._v1_model(scope, receive, send, method, path[len("/v1/models/") :])
         else:
             known = any(p == path for _, p in self._routes)
-            status, msg = (405, f"method {method} not allowed on {path}") if known else (
-                404, f"no endpoint {path}; see /docs"
+            status, msg = (
+                (405, f"method {method} not allowed on {path}")
+                if known
+                else (404, f"no endpoint {path}; see /docs")
             )
             await _send_error(send, status, msg)
 
@@ -306,7 +308,9 @@ class ModelServer:
             status, body = 500, _error_body(e.message)
         except TimeoutError:
             status = 504
-            body = _error_body(f"request timed out after {self._timeout:g}s (serve.request_timeout_s)")
+            body = _error_body(
+                f"request timed out after {self._timeout:g}s (serve.request_timeout_s)"
+            )
         except _ClientGone:
             status = 499  # nginx's "client closed request", for the metrics only
             return
@@ -382,6 +386,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
 
 async def _with_timeout(future: asyncio.Future[Any], seconds: float) -> Any:
     """Await a batch result; on timeout the job is dropped from the queue (its future is done)."""
+
     def expire() -> None:
         if not future.done():
             future.set_exception(TimeoutError())

@@ -140,7 +140,7 @@ class Batcher:
                 return
 
     def _take(self) -> list[Job]:
-        """Jobs for one batch: the oldest live job and the following ones asking the same outputs."""
+        """One batch: the oldest live job and the following ones asking for the same outputs."""
         batch: list[Job] = []
         rows = 0
         skipped: list[Job] = []
@@ -197,7 +197,8 @@ def _check_rows(result: Mapping[str, np.ndarray], rows: int) -> None:
     for name, value in result.items():
         if value.ndim == 0 or value.shape[0] != rows:
             raise ModelError(
-                f"the model returned {name!r} with shape {list(value.shape)} for {rows} input rows; "
+                f"the model returned {name!r} with shape {list(value.shape)} "
+                f"for {rows} input rows; "
                 "every output needs one row per input row"
             )
 
@@ -209,6 +210,4 @@ def _fail(job: Job, error: Exception) -> None:
         job.future.set_exception(error)
         return
     log.error("model raised on a batch of %d rows", job.rows, exc_info=error)
-    job.future.set_exception(
-        ModelError(f"the model raised {type(error).__name__}: {error}")
-    )
+    job.future.set_exception(ModelError(f"the model raised {type(error).__name__}: {error}"))

@@ -11,7 +11,9 @@ from typing import Any
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged as a field.
 # uvicorn adds "color_message" (ANSI-coloured duplicate of the message): never logged.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
-    "message", "asctime", "color_message",
+    "message",
+    "asctime",
+    "color_message",
 }
 
 

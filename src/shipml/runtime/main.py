@@ -74,7 +74,7 @@ def _config(app: ModelServer | str, spec: Spec, host: str) -> uvicorn.Config:
         server_header=False,
         backlog=4096,
         timeout_keep_alive=75,  # longer than common load balancers' idle timeouts
-        timeout_graceful_shutdown=spec.serve.request_timeout_s + 5,
+        timeout_graceful_shutdown=int(spec.serve.request_timeout_s) + 5,
     )
 
 
@@ -85,8 +85,13 @@ def serve(project: Path, *, host: str, port: int | None = None, workers: int | N
     logs.configure()
     log.info(
         "starting",
-        extra={"model": spec.name, "version": spec.version, "port": spec.serve.port,
-               "host": host, "workers": spec.serve.workers},
+        extra={
+            "model": spec.name,
+            "version": spec.version,
+            "port": spec.serve.port,
+            "host": host,
+            "workers": spec.serve.workers,
+        },
     )
     if spec.serve.workers == 1:
         DrainingServer(_config(create_app(spec, project), spec, host)).run()

@@ -6,7 +6,21 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (
-    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
+    0.0005,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    30.0,
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -19,20 +33,25 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._requests = Counter(
-            "shipml_requests", "Requests by endpoint and HTTP status.",
-            ("endpoint", "status"), registry=r,
+            "shipml_requests",
+            "Requests by endpoint and HTTP status.",
+            ("endpoint", "status"),
+            registry=r,
         )
         self._latency = Histogram(
-            "shipml_request_duration_seconds", "Request latency by endpoint.",
-            ("endpoint",), buckets=LATENCY_BUCKETS, registry=r,
+            "shipml_request_duration_seconds",
+            "Request latency by endpoint.",
+            ("endpoint",),
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.batch_size = Histogram(
-            "shipml_batch_size", "Rows per predict call (adaptive batching).",
-            buckets=BATCH_BUCKETS, registry=r,
+            "shipml_batch_size",
+            "Rows per predict call (adaptive batching).",
+            buckets=BATCH_BUCKETS,
+            registry=r,
         )
-        self.queue_depth = Gauge(
-            "shipml_queue_depth", "Requests waiting for a batch.", registry=r
-        )
+        self.queue_depth = Gauge("shipml_queue_depth", "Requests waiting for a batch.", registry=r)
         self.inflight = Gauge(
             "shipml_inflight_requests", "Inference requests being served.", registry=r
         )

@@ -36,7 +36,9 @@ def v2_datatype(dtype: np.dtype[np.generic]) -> str:
     try:
         return _NUMPY_TO_V2[dtype]
     except KeyError:
-        raise SignatureError(f"numpy dtype {dtype} has no Open Inference Protocol datatype") from None
+        raise SignatureError(
+            f"numpy dtype {dtype} has no Open Inference Protocol datatype"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,9 @@ class Signature:
         checked: dict[str, np.ndarray] = {}
         for spec in self.inputs:
             if spec.name not in tensors:
-                raise RequestError(f"missing input {spec.name!r} ({spec.datatype} {list(spec.shape)})")
+                raise RequestError(
+                    f"missing input {spec.name!r} ({spec.datatype} {list(spec.shape)})"
+                )
             checked[spec.name] = check_tensor(spec, tensors[spec.name])
         rows = {a.shape[0] for a in checked.values()}
         if len(rows) > 1:
@@ -138,8 +142,10 @@ def check_tensor(spec: TensorSpec, array: np.ndarray) -> np.ndarray:
         raise RequestError(f"input {spec.name!r}: the batch is empty")
     if array.dtype != spec.dtype:
         # Widening is lossless (INT32 -> FP64, FP32 -> FP64); anything else is the caller's error.
-        if spec.datatype == "BYTES" or not np.can_cast(array.dtype, spec.dtype, "same_kind") or (
-            array.dtype.kind == "f" and spec.dtype.kind in "iub"
+        if (
+            spec.datatype == "BYTES"
+            or not np.can_cast(array.dtype, spec.dtype, "same_kind")
+            or (array.dtype.kind == "f" and spec.dtype.kind in "iub")
         ):
             raise RequestError(
                 f"input {spec.name!r}: expected datatype {spec.datatype}, "

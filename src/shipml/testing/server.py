@@ -44,9 +44,19 @@ class ServerProcess:
         """Start the server and wait until /v2/health/ready answers 200."""
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "shipml.runtime", str(self.project),
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self._env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "shipml.runtime",
+                    str(self.project),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:

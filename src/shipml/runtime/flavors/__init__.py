@@ -86,5 +86,3 @@ class _Declared:
         self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]
     ) -> dict[str, np.ndarray]:
         return self._inner.predict(inputs, outputs)
-
-

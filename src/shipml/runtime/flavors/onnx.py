@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -104,10 +105,24 @@ def _output_spec(arg: Any, path: Path) -> TensorSpec:
     return _tensor_spec(arg, "output", path)
 
 
-def _maps_to_tensor(rows: list[dict[Any, Any]], datatype: np.dtype[Any]) -> np.ndarray:
+def _maps_to_tensor(rows: list[dict[Any, Any]], dtype: np.dtype[Any]) -> np.ndarray:
     """One row per map, columns in the map's key order (ZipMap keeps the class order)."""
     keys = list(rows[0]) if rows else []
-    return np.array([[row[k] for k in keys] for row in rows], dtype=datatype)
+    return np.array([[row[k] for k in keys] for row in rows], dtype=dtype)
+
+
+def _as_dtype(array: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """The same memory typed as ``dtype`` (onnxruntime's int64 is numpy's longlong alias)."""
+    return array.view(dtype)
+
+
+def _converter(type_name: str, spec: TensorSpec) -> Callable[[Any], np.ndarray] | None:
+    """How a session output becomes the tensor its spec names, if it is not one already."""
+    if _is_sequence_of_maps(type_name):
+        return partial(_maps_to_tensor, dtype=spec.dtype)
+    if spec.datatype in ("INT64", "UINT64"):
+        return partial(_as_dtype, dtype=spec.dtype)
+    return None
 
 
 class OnnxPredictor:
@@ -116,11 +131,11 @@ class OnnxPredictor:
     def __init__(self, session: Any, path: Path) -> None:
         self._session = session
         outputs = tuple(_output_spec(o, path) for o in session.get_outputs())
-        self._maps = {
-            o.name: spec.dtype
+        converters = (
+            (o.name, _converter(o.type, spec))
             for o, spec in zip(session.get_outputs(), outputs, strict=True)
-            if _is_sequence_of_maps(o.type)
-        }
+        )
+        self._convert = {name: c for name, c in converters if c is not None}
         self.signature = Signature(
             inputs=tuple(_tensor_spec(i, "input", path) for i in session.get_inputs()),
             outputs=outputs,
@@ -131,7 +146,7 @@ class OnnxPredictor:
     ) -> dict[str, np.ndarray]:
         names = list(outputs)
         result = dict(zip(names, self._session.run(names, dict(inputs)), strict=True))
-        for name, dtype in self._maps.items():
+        for name, convert in self._convert.items():
             if name in result:
-                result[name] = _maps_to_tensor(result[name], dtype)
+                result[name] = convert(result[name])
         return result

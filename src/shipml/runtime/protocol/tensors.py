@@ -36,7 +36,8 @@ def to_array(data: Any, datatype: str, shape: list[int] | None, *, what: str) ->
         raw = _nulls_to_nan(raw, what)
     elif raw.dtype.kind not in kinds and raw.size:
         raise RequestError(
-            f"{what}: data does not match datatype {datatype} (found {_json_kind(raw.dtype)} values)"
+            f"{what}: data does not match datatype {datatype} "
+            f"(found {_json_kind(raw.dtype)} values)"
         )
     try:
         array = raw.astype(dtype, copy=False)

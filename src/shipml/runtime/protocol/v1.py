@@ -1,4 +1,4 @@
-"""KServe V1 ("TensorFlow Serving style") REST: {"instances": [...]} in, {"predictions": [...]} out."""
+"""KServe V1 REST (TF Serving style): {"instances": [...]} in, {"predictions": [...]} out."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def decode_request(doc: Any, signature: Signature) -> dict[str, np.ndarray]:
         return {spec.name: to_array(instances, spec.datatype, None, what="instances")}
     if not all(isinstance(row, dict) for row in instances):
         names = [t.name for t in signature.inputs]
-        raise RequestError(f"this model takes several inputs: each instance must be an object with {names}")
+        raise RequestError(
+            f"this model takes several inputs: each instance must be an object with {names}"
+        )
     return {
         spec.name: to_array(
             [_field(row, spec.name, i) for i, row in enumerate(instances)],
