@@ -11,6 +11,7 @@ import json
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -70,16 +71,44 @@ def _blob_name(digest: Digest) -> str:
     return f"blobs/{digest.algorithm}/{digest.encoded}"
 
 
+Progress = Callable[[int], None]
+"""Called with the number of layer bytes just written, for progress bars."""
+
+
+class _Counted(Closing):
+    """Report every chunk read through it."""
+
+    def __init__(self, stream: BlobStream, progress: Progress | None) -> None:
+        self._stream = stream
+        self._progress = progress
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        if self._progress is not None:
+            self._progress(len(data))
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+
 def write_oci_archive(
-    image: Image | ImageIndex, target: Path, *, ref: Reference | None = None
+    image: Image | ImageIndex,
+    target: Path,
+    *,
+    ref: Reference | None = None,
+    progress: Progress | None = None,
 ) -> Descriptor:
-    """Write ``image`` as an oci-archive at ``target``; returns the index.json entry."""
+    """Write ``image`` as an oci-archive at ``target``; returns the index.json entry.
+
+    ``progress`` hears of the compressed layer bytes as they go in.
+    """
     with atomic_file(target) as out:
         tar = _TarOut(out)
         tar.bytes("oci-layout", _LAYOUT)
         for name in ("blobs", "blobs/sha256"):
             tar.dir(name)
-        descriptor = _add_tree(tar, image)
+        descriptor = _add_tree(tar, image, progress)
         if ref is not None:
             descriptor = descriptor.with_annotations(**{REF_NAME: str(_tag_only(ref))})
         tar.bytes("index.json", Index((descriptor,)).to_bytes())
@@ -87,30 +116,37 @@ def write_oci_archive(
     return descriptor
 
 
-def _add_tree(tar: _TarOut, image: Image | ImageIndex) -> Descriptor:
+def _add_tree(tar: _TarOut, image: Image | ImageIndex, progress: Progress | None) -> Descriptor:
     if isinstance(image, Image):
         manifest = image.manifest()
         tar.bytes(_blob_name(manifest.config.digest), image.raw_config_file())
         for layer in image.layers():
             with layer.compressed() as stream:
-                tar.file(_blob_name(layer.digest()), layer.size(), stream)
+                tar.file(_blob_name(layer.digest()), layer.size(), _Counted(stream, progress))
         descriptor = image.descriptor()
     else:
         for child in image.index_manifest().manifests:
             if is_index(child.media_type):
-                _add_tree(tar, image.image_index(child.digest))
+                _add_tree(tar, image.image_index(child.digest), progress)
             else:
-                _add_tree(tar, image.image(child.digest))
+                _add_tree(tar, image.image(child.digest), progress)
         descriptor = Descriptor.of(image.raw_manifest(), image.media_type())
     tar.bytes(_blob_name(descriptor.digest), image.raw_manifest())
     return descriptor
 
 
-def write_docker_archive(image: Image, target: Path, *, ref: Reference | None = None) -> None:
+def write_docker_archive(
+    image: Image,
+    target: Path,
+    *,
+    ref: Reference | None = None,
+    progress: Progress | None = None,
+) -> None:
     """Write ``image`` in the ``docker save`` format that ``docker load``/``podman load`` read.
 
     Layers go in uncompressed as ``<diff_id>/layer.tar`` (the diff_ids then hash them
     directly); each is first inflated to a temp file beside ``target`` to learn its size.
+    ``progress`` hears of the uncompressed layer bytes as they are inflated.
     """
     config_name = f"{image.manifest().config.digest.encoded}.json"
     layer_names = [f"{layer.diff_id().encoded}/layer.tar" for layer in image.layers()]
@@ -128,7 +164,7 @@ def write_docker_archive(image: Image, target: Path, *, ref: Reference | None = 
             tar.dir(name.split("/")[0])
             with tempfile.TemporaryFile(dir=target.parent) as tmp:
                 with layer.uncompressed() as stream:
-                    shutil.copyfileobj(stream, tmp, 1 << 20)
+                    shutil.copyfileobj(_Counted(stream, progress), tmp, 1 << 20)
                 size = tmp.tell()
                 tmp.seek(0)
                 tar.file(name, size, tmp)
