@@ -66,3 +66,18 @@ def test_served_answers_equal_in_process(
                 assert got["shape"] == list(want.shape)
                 values = np.array(got["data"], dtype=want.dtype).reshape(got["shape"])
                 np.testing.assert_array_equal(values, want, err_msg=f"{name}: {output}")
+        rows = np.random.default_rng(12).normal(size=(5, signature.inputs[0].shape[1]))
+        v1 = httpx.post(f"{server.url}/v1/models/{name}:predict", json={"instances": rows.tolist()})
+        assert v1.status_code == 200, v1.text
+        assert_v1_equal(v1.json()["predictions"], predictor.predict(
+            request_inputs({"inputs": [{"name": signature.inputs[0].name, "shape": [5, -1],
+                                        "data": rows.tolist()}]}, signature),
+            signature.check_outputs(()),
+        ))
+
+
+def assert_v1_equal(predictions: list[Any], expected: dict[str, np.ndarray]) -> None:
+    """V1 gives the only output's rows, or one object per row when there are several."""
+    for output, want in expected.items():
+        got = predictions if len(expected) == 1 else [row[output] for row in predictions]
+        np.testing.assert_array_equal(np.array(got, dtype=want.dtype), want, err_msg=output)

@@ -53,6 +53,7 @@ def test_example_equals_onnxruntime(project: Path) -> None:
     np.testing.assert_array_equal(got["label"], label)
     np.testing.assert_array_equal(got["probabilities"], proba)
     assert got["probabilities"].shape == (64, 2)
+    assert type(got["label"][0]) is np.int64  # not onnxruntime's longlong, which orjson refuses
 
 
 def test_signature_comes_from_the_graph(project: Path) -> None:
