@@ -17,13 +17,17 @@ from shipml.cli import (
     init_cmd,
     inspect_cmd,
     login_cmd,
+    logs_cmd,
     predict_cmd,
+    ps_cmd,
     pull_cmd,
     push_cmd,
     rm_cmd,
     rollback_cmd,
+    run_cmd,
     serve_cmd,
     status_cmd,
+    stop_cmd,
     tag_cmd,
 )
 from shipml.cli.console import err_console
@@ -40,7 +44,8 @@ app = typer.Typer(
 # Each verb module exposes `register(app)`; add new verbs to this tuple.
 for _verb in (init_cmd, serve_cmd, predict_cmd, deploy_cmd, status_cmd, rollback_cmd,
               delete_cmd, push_cmd, pull_cmd, tag_cmd, login_cmd,
-              images_cmd, inspect_cmd, export_cmd, rm_cmd, gc_cmd):
+              images_cmd, inspect_cmd, export_cmd, rm_cmd, gc_cmd,
+              run_cmd, ps_cmd, logs_cmd, stop_cmd):
     _verb.register(app)
 
 

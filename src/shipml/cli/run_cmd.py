@@ -1,0 +1,179 @@
+"""`shipml run REF`: run an image of the store (or a registry) in Podman/Docker, wait until ready.
+
+A registry reference missing from the store is pulled into it first (verified, with shipml's
+credentials), then moved into the engine like any stored image: the engine itself never talks
+to the registry. Prints the URL on stdout once /v2/health/ready answers; in the foreground it
+then streams the container's logs to stderr until Ctrl-C, which drains and removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+from enum import StrEnum
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from shipml.cli.console import err_console, out_console
+from shipml.cli.engine_opts import EngineOpt, StopTimeoutOpt
+from shipml.cli.registry_options import InsecureOpt, names_registry, open_client, progress_bars
+from shipml.cli.store_opts import StoreOpt, open_store
+from shipml.engines.base import REF_LABEL, Engine, Publish, RunOptions
+from shipml.engines.detect import find_engine
+from shipml.engines.ready import Started, start
+from shipml.engines.transfer import EngineImage, ensure_image
+from shipml.errors import EngineError, NotFoundError
+from shipml.layout import Store
+from shipml.oci.platform import Platform
+from shipml.oci.reference import Reference
+from shipml.registry.pull import pull
+
+DEFAULT_PORT = 8080
+
+
+class PullPolicy(StrEnum):
+    """When to pull a registry reference into the store before running it."""
+
+    MISSING = "missing"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+def _stored_or_pulled(
+    store: Store, ref: str, policy: PullPolicy, insecure: list[str] | None,
+    platform: Platform | None,
+) -> None:
+    if policy != PullPolicy.ALWAYS:
+        try:
+            store.resolve(ref)
+            return
+        except NotFoundError:
+            if policy == PullPolicy.NEVER or not names_registry(ref):
+                raise
+    reference = Reference.parse(ref)
+    client = open_client(reference, insecure=insecure)
+    with client, progress_bars() as bars:
+        pull(client, reference, store, platform=platform, progress=bars)
+
+
+def _container_port(image: EngineImage, env: dict[str, str]) -> int:
+    # SHIPML_PORT moves the server (spec.ENV_OVERRIDES); else the port the image exposes.
+    if "SHIPML_PORT" in env:
+        return int(env["SHIPML_PORT"])
+    ports = sorted(p.split("/")[0] for p in image.config.config.exposed_ports)
+    return int(ports[0]) if ports else DEFAULT_PORT
+
+
+def _env(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not key or not sep:
+            raise EngineError(f"-e {pair}: expected KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def _default_name(image: EngineImage) -> str:
+    title = image.config.config.labels.get("org.opencontainers.image.title") or "model"
+    slug = "".join(c if c.isalnum() or c in "_.-" else "-" for c in title.lower()).strip("-.")
+    return f"shipml-{slug or 'model'}-{secrets.token_hex(3)}"
+
+
+def _follow(engine: Engine, started: Started, stop_timeout: int) -> None:
+    """Stream the logs until the container exits or Ctrl-C/SIGTERM; then drain and remove."""
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        for line in engine.logs(started.name, follow=True):
+            err_console.file.write(line.decode(errors="replace"))
+            err_console.file.flush()
+        state = engine.state(started.name)
+        engine.remove(started.name)
+        raise EngineError(f"container {started.name} {state.why()}",
+                          hint="`shipml run --detach` keeps the container to inspect")
+    except KeyboardInterrupt:
+        err_console.print(f"stopping {started.name} (draining in-flight requests)")
+        engine.stop(started.name, timeout_s=stop_timeout)
+        code = engine.state(started.name).exit_code
+        engine.remove(started.name)
+        err_console.print(f"{started.name} stopped (exit code {code})")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(
+    ref: Annotated[str, typer.Argument(help="Image: a store ref or digest, or a registry ref.")],
+    publish: Annotated[
+        list[str] | None,
+        typer.Option("--publish", "-p", metavar="[HOST_IP:]HOST_PORT[:PORT]",
+                     help="Publish the server port (default: 127.0.0.1:8080:8080)."),
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", "-e", metavar="KEY=VALUE",
+                     help="Environment variable, e.g. SHIPML_MAX_BATCH_SIZE=32 (repeatable)."),
+    ] = None,
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Return once ready, leaving it running.")
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="Container name (default: generated).")] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Read-only root filesystem, writable /tmp only.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for /v2/health/ready.", min=1)
+    ] = 120.0,
+    pull_policy: Annotated[
+        PullPolicy, typer.Option("--pull", help="Pull a registry ref into the store first.")
+    ] = PullPolicy.MISSING,
+    platform: Annotated[
+        str | None, typer.Option(help="os/arch of a multi-platform image (default: host).")
+    ] = None,
+    stop_timeout: StopTimeoutOpt = 35,
+    engine_name: EngineOpt = None,
+    store: StoreOpt = None,
+    insecure: InsecureOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Run REF in Podman or Docker, wait until it is ready, print its URL."""
+    engine = find_engine(engine_name)
+    variables = _env(env or [])
+    wanted = Platform.parse(platform) if platform else None
+    target = open_store(store)
+    _stored_or_pulled(target, ref, pull_policy, insecure, wanted)
+    with err_console.status(f"moving {ref} into {engine.name}"):
+        image = ensure_image(engine, target, ref, platform=wanted)
+    if image.loaded:
+        err_console.print(f"{ref} copied into {engine.name} as {image.name}")
+    port = _container_port(image, variables)
+    options = RunOptions(
+        image=image.id,
+        name=name or _default_name(image),
+        publish=tuple(Publish.parse(p, container_port=port) for p in publish or [str(port)]),
+        env=variables,
+        labels={REF_LABEL: ref},
+        read_only=read_only,
+    )
+    with err_console.status(f"starting {options.name}, waiting for {options.publish[0].url}"):
+        started = start(engine, options, timeout_s=timeout)
+    err_console.print(f"{started.name} ready in {started.seconds:.2f} s")
+    if as_json:
+        body = {"name": started.name, "id": started.id, "url": started.url,
+                "engine": engine.name, "image": image.name, "ready_s": round(started.seconds, 3)}
+        out_console.print(json.dumps(body), markup=False)
+    else:
+        out_console.print(started.url, markup=False)
+    if not detach:
+        _follow(engine, started, stop_timeout)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+
