@@ -67,7 +67,7 @@ def load(path: Path, model: ModelSpec, project: Path) -> CustomPredictor:
         instance = cls()
         setup = getattr(instance, "setup", None)
         if setup is not None and inspect.signature(setup).parameters:
-            setup(path)
+            setup(path.resolve())
         elif setup is not None:
             setup()
     except Exception as e:
