@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import platform as host
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, Self
 
@@ -89,7 +90,8 @@ def pull(
     if isinstance(artifact, ImageIndex) and not all_platforms:
         artifact = pick_platform(artifact, platform or host_platform())
     layers = _layers(artifact)
-    outcomes = _fetch(layers, sink, jobs=jobs, progress=progress or NoProgress())
+    opener = functools.partial(client.open_blob, reference.repository)
+    outcomes = _fetch(layers, opener, sink, jobs=jobs, progress=progress or NoProgress())
     ref = reference if reference.tag is not None else None
     descriptor = sink.write(artifact, ref=ref)
     return PullResult(descriptor, outcomes)
@@ -110,9 +112,18 @@ def _layers(artifact: Image | ImageIndex) -> dict[Digest, Layer]:
 
 
 def _fetch(
-    layers: dict[Digest, Layer], sink: BlobSink, *, jobs: int, progress: Progress
+    layers: dict[Digest, Layer],
+    open_blob: Callable[[Digest], BlobStream],
+    sink: BlobSink,
+    *,
+    jobs: int,
+    progress: Progress,
 ) -> dict[Digest, Outcome]:
-    """Download the layers the sink lacks, ``jobs`` at a time; the first failure stops the rest."""
+    """Download the layers the sink lacks, ``jobs`` at a time; the first failure stops the rest.
+
+    The raw stream goes straight to the sink, whose ``write_blob`` hashes it on the way in:
+    hashing it here as well would double the CPU cost of every pull.
+    """
     stop = Stop()
 
     def one(layer: Layer) -> Outcome:
@@ -121,7 +132,7 @@ def _fetch(
         outcome = Outcome.CACHED
         if not sink.has_blob(layer.digest()):
             descriptor = Descriptor(layer.media_type(), layer.digest(), layer.size())
-            with _Reporting(layer.compressed(), key, progress, stop) as stream:
+            with _Reporting(open_blob(layer.digest()), key, progress, stop) as stream:
                 sink.write_blob(stream, descriptor)
             outcome = Outcome.PULLED
         progress.finish(key, outcome)
