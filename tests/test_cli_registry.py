@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from shipml.cli.registry_options import registry_base
 from shipml.layout import Store
+from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
-from shipml.testing.images import random_image
+from shipml.registry.client import RegistryClient
+from shipml.registry.push import push
+from shipml.testing.images import random_image, random_index
 from shipml.testing.registry import LocalRegistry
 
 pytestmark = pytest.mark.registry
@@ -141,3 +145,23 @@ def test_explicit_credentials_and_clear_usage_errors(
     assert missing.returncode == 5 and "no image nothing/here:1" in missing.stderr
     bad = shipml("pull", "Bad//Ref", env=env)
     assert bad.returncode != 0 and "invalid" in bad.stderr
+
+
+def test_a_registry_base_is_pulled_once_then_found_by_tag_or_pinned_digest(
+    registry: LocalRegistry, tmp_path: Path
+) -> None:
+    index = random_index(tmp_path / "blobs", seed=64)
+    with RegistryClient(registry.host) as client:
+        push(client, "cli/base", index, tag="3.11")
+    store = Store.open(tmp_path / "store")
+    arm = Platform.parse("linux/arm64")
+    base = registry_base(f"{registry.host}/cli/base:3.11", store, platform=arm)
+    children = {str(d.platform): d.digest for d in index.index_manifest().manifests}
+    assert base.digest() == children["linux/arm64"]
+    before = len(registry.requests())
+    again = registry_base(f"{registry.host}/cli/base:3.11", store, platform=arm)
+    pinned = registry_base(
+        f"{registry.host}/cli/base:3.11", store, platform=arm, pinned=base.digest()
+    )
+    assert again.digest() == pinned.digest() == base.digest()
+    assert registry.requests()[before:] == []

@@ -19,12 +19,17 @@ from rich.progress import (
 )
 
 from shipml.cli.console import err_console
-from shipml.errors import AuthError
+from shipml.errors import AuthError, NotFoundError
+from shipml.layout import Store
+from shipml.oci.digest import Digest
+from shipml.oci.image import Image
+from shipml.oci.platform import Platform
 from shipml.oci.reference import DEFAULT_REGISTRY, Reference
 from shipml.registry import credentials
 from shipml.registry.client import RegistryClient
 from shipml.registry.credentials import Credential
 from shipml.registry.progress import Outcome
+from shipml.registry.pull import pull
 
 InsecureOpt = Annotated[
     list[str] | None,
@@ -122,3 +127,29 @@ def summary(outcomes: Iterable[Outcome]) -> str:
     seen = list(outcomes)
     counts = {o: seen.count(o) for o in Outcome}
     return ", ".join(f"{o} {n}" for o, n in counts.items() if n) or "nothing to transfer"
+
+
+def registry_base(
+    text: str,
+    store: Store,
+    *,
+    platform: Platform,
+    pinned: Digest | None = None,
+    insecure: list[str] | None = None,
+) -> Image:
+    """A spec's registry base (``REGISTRY/REPO:TAG`` or ``@sha256:...``) from the store.
+
+    Pulled into the store the first time only: later builds find it there by its tag, or by
+    the digest the lock ``pinned``, without touching the network.
+    """
+    ref = Reference.parse(text)
+    if pinned is not None:
+        ref = ref.with_digest(pinned)
+    try:
+        return store.image(str(ref))
+    except NotFoundError:
+        pass
+    with open_client(ref, insecure=insecure) as client, progress_bars() as bars:
+        result = pull(client, ref, store, platform=platform, progress=bars)
+    err_console.print(f"base {ref.familiar()}: {summary(result.outcomes.values())}")
+    return store.image(str(result.descriptor.digest))
