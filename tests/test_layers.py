@@ -17,6 +17,7 @@ from shipml.layers import (
     tree_entries,
     write_layer,
 )
+from shipml.layers.pgzip import ParallelGzipWriter
 from shipml.oci.digest import Digest
 from shipml.oci.mediatypes import Compression, MediaType
 
@@ -180,3 +181,29 @@ def test_uncompressed_stream_is_a_file_like(tmp_path: Path) -> None:
     with tarfile.open(fileobj=data) as tar:
         member = tar.extractfile("f")
         assert member is not None and member.read() == b"abc"
+
+
+def test_parallel_gzip_bytes_do_not_depend_on_threads_or_chunking() -> None:
+    data = os.urandom(3000) * 900 + b"tail"  # several 1 MiB blocks
+    outputs = set()
+    for threads, chunk in ((1, 7), (2, 65536), (4, 1 << 20)):
+        out = io.BytesIO()
+        with ParallelGzipWriter(out, level=6, threads=threads) as z:
+            for i in range(0, len(data), chunk):
+                z.write(data[i : i + chunk])
+        outputs.add(out.getvalue())
+    (blob,) = outputs
+    assert gzip.decompress(blob) == data
+    assert blob[4:8] == b"\0\0\0\0"
+
+
+def test_zstd_layers_do_not_depend_on_cpu_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = [bytes_entry("f", os.urandom(1 << 20) * 3)]
+    digests = set()
+    for cpus in (1, 3):
+        monkeypatch.setattr(os, "cpu_count", lambda cpus=cpus: cpus)
+        layer = write_layer(entries, tmp_path / str(cpus), compression=Compression.ZSTD, mtime=0)
+        digests.add(layer.digest())
+    assert len(digests) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import tempfile
 from collections.abc import Iterable
@@ -12,6 +11,7 @@ from typing import Protocol
 import zstandard
 
 from shipml.layers.blob import FileLayer
+from shipml.layers.pgzip import ParallelGzipWriter
 from shipml.layers.tar import Entry, source_date_epoch, write_tar
 from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Hasher
@@ -55,8 +55,10 @@ def write_layer(
     """Write ``entries`` as a layer blob named ``out_dir/sha256-<hex>`` and return it.
 
     Reproducible: the same entries, compression, level and ``mtime`` (default
-    SOURCE_DATE_EPOCH, else 0) give the same bytes. Nothing is held whole in memory; the blob
-    appears under its final name only once complete (temp file in ``out_dir``, fsync, rename).
+    SOURCE_DATE_EPOCH, else 0) give the same bytes, whatever the number of CPUs: gzip is
+    deflated in parallel in fixed blocks (``pgzip``), zstd in its multi-worker mode. Nothing is
+    held whole in memory; the blob appears under its final name only once complete (temp file
+    in ``out_dir``, fsync, rename).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     level = DEFAULT_LEVELS[compression] if level is None else level
@@ -83,12 +85,13 @@ def _compress(
     entries: Iterable[Entry], blob: _HashingWriter, compression: Compression, level: int, mtime: int
 ) -> Hasher:
     """Stream the tar of ``entries`` through ``compression`` into ``blob``; the tar's hasher."""
+    threads = os.cpu_count() or 1
     if compression is Compression.GZIP:
-        # filename="" and mtime=0 keep the gzip header free of names and times (RFC 1952 2.3.1).
-        with gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=blob, mtime=0) as z:
+        with ParallelGzipWriter(blob, level=level, threads=threads) as z:
             return _tar_into(entries, z, mtime)
     if compression is Compression.ZSTD:
-        compressor = zstandard.ZstdCompressor(level=level)
+        # zstd's output is the same for any number of workers >= 1 (but not for 0).
+        compressor = zstandard.ZstdCompressor(level=level, threads=threads)
         with compressor.stream_writer(blob, closefd=False) as z:  # type: ignore[arg-type]
             return _tar_into(entries, z, mtime)
     return _tar_into(entries, blob, mtime)
