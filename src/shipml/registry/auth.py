@@ -78,7 +78,6 @@ class RegistryAuth(httpx.Auth):
         self._clock = clock
         self._challenge: Challenge | None = None
         self._tokens: dict[tuple[str, ...], _Token] = {}
-        self.token_requests = 0
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -139,7 +138,6 @@ class RegistryAuth(httpx.Auth):
             raise RegistryError("the registry sent a bearer challenge without a token realm")
         service = challenge.params.get("service", "")
         cred = self.credential
-        self.token_requests += 1
         if cred is not None and cred.identity_token:
             # token.md OAuth2: POST grant_type=refresh_token with the identity token.
             form = {

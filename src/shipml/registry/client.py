@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Self
 
 import httpx
 
@@ -78,7 +78,6 @@ class RegistryClient:
         insecure: Collection[str] = (),
         retry: RetryPolicy = RetryPolicy(),
         transport: httpx.BaseTransport | None = None,
-        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
         timeout_s: float = 60.0,
         max_connections: int = 16,
         sleep: Callable[[float], None] = time.sleep,
@@ -91,7 +90,6 @@ class RegistryClient:
             base_url=api_base(registry, insecure=insecure),
             auth=self.auth,
             transport=transport,
-            event_hooks=dict(event_hooks or {}),
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
             limits=httpx.Limits(max_connections=max_connections),
             headers={"User-Agent": "shipml"},
