@@ -170,8 +170,10 @@ _SLOW_WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from shipml.layout import Store
+    from shipml.mutate import append_layers, scratch
+    from shipml.oci.platform import Platform
     from shipml.oci.reference import Reference
-    from shipml.testing.images import random_image
+    from shipml.testing.images import random_layer
 
     class Slow:
         def __init__(self, inner):
@@ -186,12 +188,30 @@ _SLOW_WRITER = textwrap.dedent(
         def __exit__(self, *exc):
             self.close()
 
-    image = random_image(Path(sys.argv[2]), size=8 << 20, layers=1)
-    layer = image.layers()[0]
-    layer.compressed = lambda inner=layer.compressed: Slow(inner())
+    class SlowLayer:  # not a FileLayer, so the store streams it in
+        def __init__(self, inner):
+            self._inner = inner
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+        def compressed(self):
+            return Slow(self._inner.compressed())
+
+    layer = SlowLayer(random_layer(Path(sys.argv[2]), files=1, size=8 << 20))
+    image = append_layers(scratch(Platform.parse("linux/amd64")), layer)
     Store.open(Path(sys.argv[1])).write(image, ref=Reference.parse("killed:1"))
     """
 )
+
+
+def _partial_blob(store: Store) -> bool:
+    """Whether a temp blob has started to fill (tolerating files renamed meanwhile)."""
+    for path in _blob_files(store):
+        try:
+            if path.name.startswith(".tmp-") and path.stat().st_size:
+                return True
+        except FileNotFoundError:
+            continue
+    return False
 
 
 def test_a_write_killed_midway_leaves_the_store_consistent(store: Store, tmp_path: Path) -> None:
@@ -203,7 +223,7 @@ def test_a_write_killed_midway_leaves_the_store_consistent(store: Store, tmp_pat
     )
     try:
         deadline = time.monotonic() + 60
-        while not any(p.name.startswith(".tmp") and p.stat().st_size for p in _blob_files(store)):
+        while not _partial_blob(store):
             assert proc.poll() is None, "the writer finished before it could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.05)
