@@ -104,12 +104,15 @@ class Store:
             ) from e
 
     def write_blob(self, stream: BlobStream, descriptor: Descriptor) -> None:
-        """Copy ``stream`` in as the blob ``descriptor`` names; refused unless it matches."""
+        """Copy ``stream`` in as the blob ``descriptor`` names; refused unless it matches.
+
+        Until an index.json entry reaches it, a ``gc`` may remove it again (never mid-write).
+        """
         target = self.blob_path(descriptor.digest)
         if target.is_file():
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(target) as out:
+        with self._gc_lock(fcntl.LOCK_SH), atomic_file(target) as out:
             _copy_verified(stream, out, descriptor)
 
     def _link_blob(self, source: Path, descriptor: Descriptor) -> bool:
