@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import tarfile
+import zlib
 
+from shipml.errors import DigestMismatchError
 from shipml.oci.config import ImageConfig
 from shipml.oci.descriptor import Manifest
 from shipml.oci.digest import Digest, Hasher
@@ -60,22 +62,23 @@ def _layer_problems(layer: Layer, digest: Digest, size: int, diff_id: Digest) ->
     problems = []
     if (layer.digest(), layer.size(), layer.diff_id()) != (digest, size, diff_id):
         problems.append("digest(), size() or diff_id() disagree with manifest and config")
-    with layer.compressed() as stream:
-        compressed = _hash(stream)
-    if (compressed.digest(), compressed.size) != (digest, size):
-        problems.append(f"blob hashes to {compressed.digest()} ({compressed.size} bytes)")
-    with layer.uncompressed() as stream:
-        tar = _TarHasher(stream)
-        try:
+    try:
+        with layer.compressed() as stream:
+            compressed = _hash(stream)
+        if (compressed.digest(), compressed.size) != (digest, size):
+            problems.append(f"blob hashes to {compressed.digest()} ({compressed.size} bytes)")
+        with layer.uncompressed() as stream:
+            tar = _TarHasher(stream)
             with tarfile.open(fileobj=tar, mode="r|") as archive:  # type: ignore[call-overload]
                 for _ in archive:
                     pass
-        except tarfile.TarError as e:
-            problems.append(f"not a tar: {e}")
-        while tar.read(1 << 20):
-            pass
-    if tar.hasher.digest() != diff_id:
-        problems.append(f"tar hashes to {tar.hasher.digest()}, config says {diff_id}")
+            while tar.read(1 << 20):
+                pass
+        if tar.hasher.digest() != diff_id:
+            problems.append(f"tar hashes to {tar.hasher.digest()}, config says {diff_id}")
+    # The layer's own verification, a broken compressed stream, or a tar that is not one.
+    except (DigestMismatchError, tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        problems.append(f"unreadable: {e}")
     return problems
 
 
