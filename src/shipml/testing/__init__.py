@@ -1,0 +1,1 @@
+"""Helpers shipped for tests and benchmarks: random images, validation, a local registry."""
