@@ -39,9 +39,8 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     remove_engine_images(*images)  # with --force, their containers go too
 
 
-def shipml(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SHIPML, *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+def shipml(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SHIPML, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 def stored(env: dict[str, str], tmp_path: Path, ref: str, script: str = DRAINS) -> str:
@@ -108,12 +107,12 @@ def test_run_pulls_a_registry_ref_through_the_store(
 
 
 def test_a_crashing_image_is_reported_with_its_logs(env: dict[str, str], tmp_path: Path) -> None:
-    script = "echo 'loading model.joblib'; echo 'ModelError: model.joblib is not a model' >&2; exit 3"
+    script = "echo loading model.joblib; echo 'ModelError: model.joblib is no model' >&2; exit 3"
     ref = stored(env, tmp_path, "localhost/cli-crash:1", script)
     result = shipml("run", ref, "-p", str(free_port()), env=env)
     assert result.returncode == 7 and result.stdout == ""
     assert "exited with code 3 before it was ready" in result.stderr
-    assert "ModelError: model.joblib is not a model" in result.stderr
+    assert "ModelError: model.joblib is no model" in result.stderr
     assert shipml("ps", "--all", "--json", env=env).stdout.strip() == "[]"
 
 
