@@ -72,9 +72,8 @@ def test_export_both_formats(tmp_path: Path, home: dict[str, str]) -> None:
     with OciArchive(oci) as archive:
         assert str(archive.open("docker.io/library/demo:1").digest()) == digest
     docker = tmp_path / "demo-docker.tar"
-    assert (
-        shipml("export", "demo:1", "-o", str(docker), "--format", "docker", env=home).returncode == 0
-    )
+    done = shipml("export", "demo:1", "-o", str(docker), "--format", "docker", env=home)
+    assert done.returncode == 0, done.stderr
     with tarfile.open(docker) as tar:
         manifest = tar.extractfile("manifest.json")
         assert manifest is not None and json.load(manifest)[0]["RepoTags"] == ["demo:1"]
