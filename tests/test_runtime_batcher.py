@@ -186,3 +186,13 @@ def test_stop_finishes_queued_jobs() -> None:
         return list(await asyncio.gather(*futures))
 
     assert len(asyncio.run(run())) == 4
+
+
+def test_a_fixed_batch_dimension_caps_batches() -> None:
+    from shipml.runtime.app import batch_rows
+    from shipml.runtime.signature import Signature, TensorSpec
+
+    fixed = Signature(inputs=(TensorSpec("x", "FP32", (1, 3)),))
+    free = Signature(inputs=(TensorSpec("x", "FP32", (-1, 3)),))
+    assert batch_rows(fixed, 64) == 1
+    assert batch_rows(free, 64) == 64

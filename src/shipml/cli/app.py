@@ -54,7 +54,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except ShipmlError as e:
-        err_console.print(Text("error: ", style="bold red") + Text(str(e)))
+        err_console.print(Text("error: ", style="bold red") + Text(str(e)), soft_wrap=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()

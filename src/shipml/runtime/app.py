@@ -128,16 +128,15 @@ class ModelServer:
         started = time.perf_counter()
         try:
             predictor = await asyncio.to_thread(self._loader)
-            batching = self.spec.serve.batching
+            sig = predictor.signature
             batcher = Batcher(
                 predictor.predict,
-                max_batch_size=batching.max_batch_size,
-                max_latency_s=batching.max_latency_ms / 1000,
+                max_batch_size=batch_rows(sig, self.spec.serve.batching.max_batch_size),
+                max_latency_s=self.spec.serve.batching.max_latency_ms / 1000,
                 max_queue=self.spec.serve.max_queue,
                 on_batch=self.metrics.batch_size.observe,
             )
             batcher.start()
-            sig = predictor.signature
             await batcher.run_alone(warmup_inputs(sig), sig.check_outputs(()))
         except ShipmlError as e:
             self.load_error = str(e)
@@ -314,6 +313,9 @@ class ModelServer:
         except _ClientGone:
             status = 499  # nginx's "client closed request", for the metrics only
             return
+        except Exception as e:
+            log.exception("unexpected error serving %s", scope["path"])
+            status, body = 500, _error_body(f"internal error: {type(e).__name__}: {e}")
         finally:
             self._inflight -= 1
             self.metrics.observe(endpoint, status, time.perf_counter() - started)
@@ -329,6 +331,12 @@ class _Prepared:
     rows: int
     outputs: tuple[str, ...]
     encode: Callable[[dict[str, np.ndarray]], Any]
+
+
+def batch_rows(signature: Signature, max_batch_size: int) -> int:
+    """Rows per batch: a model with a fixed batch dimension takes exactly that many at once."""
+    fixed = [t.shape[0] for t in signature.inputs if t.shape[0] != -1]
+    return min(fixed) if fixed else max_batch_size
 
 
 def warmup_inputs(signature: Signature) -> dict[str, np.ndarray]:

@@ -23,6 +23,7 @@ from uvicorn.supervisors import Multiprocess
 from shipml.errors import ShipmlError
 from shipml.runtime import logs
 from shipml.runtime.app import ModelServer, create_app
+from shipml.runtime.cpus import default_threads
 from shipml.spec import Spec, load_spec, with_env_overrides
 
 PROJECT_ENV = "SHIPML_PROJECT"
@@ -82,6 +83,9 @@ def serve(project: Path, *, host: str, port: int | None = None, workers: int | N
     """Serve a project directory until SIGTERM/SIGINT; raises ShipmlError on a bad spec."""
     overrides = {k: str(v) for k, v in (("SHIPML_PORT", port), ("SHIPML_WORKERS", workers)) if v}
     spec = project_spec(project, overrides)
+    # OpenMP (scikit-learn, XGBoost, LightGBM, onnxruntime) otherwise starts a thread per host
+    # CPU in every worker, ignoring container limits; read before any model library loads.
+    os.environ.setdefault("OMP_NUM_THREADS", str(default_threads(spec.serve.workers)))
     logs.configure()
     log.info(
         "starting",

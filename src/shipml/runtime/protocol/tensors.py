@@ -75,6 +75,9 @@ def to_json_data(array: np.ndarray) -> Any:
         return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in flat]
     if flat.dtype == np.float16:
         return flat.astype(np.float32)
+    if flat.dtype.kind in "iu":
+        # numpy's longlong/ulonglong alias int64/uint64 but orjson knows only the canonical types.
+        flat = flat.view(np.dtype(f"{flat.dtype.kind}{flat.dtype.itemsize}"))
     return np.ascontiguousarray(flat)
 
 
@@ -84,7 +87,7 @@ def to_json_nested(array: np.ndarray) -> Any:
         return [to_json_nested(row) for row in array]
     if array.ndim <= 1:
         return to_json_data(array)
-    return np.ascontiguousarray(array.astype(np.float32) if array.dtype == np.float16 else array)
+    return to_json_data(array).reshape(array.shape)
 
 
 def dumps(doc: Any) -> bytes:

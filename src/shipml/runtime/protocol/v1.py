@@ -49,10 +49,11 @@ def encode_response(outputs: dict[str, np.ndarray]) -> dict[str, Any]:
     """The first output as predictions; several outputs give one object per row."""
     if len(outputs) == 1:
         return {"predictions": to_json_nested(next(iter(outputs.values())))}
-    rows = len(next(iter(outputs.values())))
-    return {
-        "predictions": [
-            {name: to_json_nested(value[i : i + 1])[0] for name, value in outputs.items()}
-            for i in range(rows)
-        ]
-    }
+    columns = {name: _plain(to_json_nested(value)) for name, value in outputs.items()}
+    rows = len(next(iter(columns.values())))
+    return {"predictions": [{name: col[i] for name, col in columns.items()} for i in range(rows)]}
+
+
+def _plain(value: Any) -> list[Any]:
+    """Nested Python lists of plain numbers and strings (numpy scalars are not JSON)."""
+    return value.tolist() if isinstance(value, np.ndarray) else list(value)
