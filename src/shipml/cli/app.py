@@ -50,7 +50,7 @@ for _verb in (init_cmd, serve_cmd, predict_cmd, deploy_cmd, status_cmd, rollback
 
 
 def main() -> None:
-    """Console-script entry: run the app; a ShipmlError prints its message and exits with its code."""
+    """Console-script entry: a ShipmlError prints its message and exits with its own code."""
     try:
         app(standalone_mode=False)
     except ShipmlError as e:
