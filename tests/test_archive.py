@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shipml.archive import OciArchive, write_docker_archive, write_oci_archive
-from shipml.errors import DigestMismatchError, FormatError, NotFoundError
+from shipml.errors import DigestMismatchError, FormatError, NotFoundError, StoreError
 from shipml.oci.digest import Digest
 from shipml.oci.image import Image, ImageIndex
 from shipml.oci.reference import Reference
@@ -126,3 +126,9 @@ def test_podman_loads_the_docker_archive(tmp_path: Path) -> None:
         assert info["Id"] == image.manifest().config.digest.encoded
     finally:
         subprocess.run(["podman", "rmi", "-f", name], capture_output=True)
+
+
+def test_an_unwritable_target_is_a_store_error(tmp_path: Path) -> None:
+    image = random_image(tmp_path / "src")
+    with pytest.raises(StoreError, match=r"cannot write .*missing"):
+        write_oci_archive(image, tmp_path / "missing" / "image.tar")

@@ -18,7 +18,7 @@ from shipml.oci.descriptor import REF_NAME, Descriptor
 from shipml.oci.digest import Digest
 from shipml.oci.reference import Reference
 from shipml.testing.images import random_image, random_index
-from shipml.testing.validate import validate_image, validate_index
+from shipml.testing.validate import InvalidImageError, validate_image, validate_index
 
 
 @pytest.fixture
@@ -107,7 +107,10 @@ def test_corrupt_blobs_are_refused(store: Store, tmp_path: Path) -> None:
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0xFF
     blob.write_bytes(bytes(data))
-    with pytest.raises(DigestMismatchError, match="refusing"):
+    stored = store.image("demo:1").layers()[0]
+    with pytest.raises(DigestMismatchError, match="refusing"), stored.compressed() as stream:
+        stream.read()
+    with pytest.raises(InvalidImageError, match="layer 0: unreadable"):
         validate_image(store.image("demo:1"))
     config = store.blob_path(image.manifest().config.digest)
     config.write_bytes(config.read_bytes().replace(b"amd64", b"arm64"))

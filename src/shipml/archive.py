@@ -11,12 +11,13 @@ import json
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from shipml.atomic import atomic_file
-from shipml.errors import FormatError, NotFoundError
+from shipml.errors import FormatError, NotFoundError, StoreError
 from shipml.layers.blob import Closing
 from shipml.layers.sourced import SourcedImage, SourcedIndex
 from shipml.oci.descriptor import REF_NAME, Descriptor, Index
@@ -61,6 +62,16 @@ class _TarOut:
         self._tar.close()
 
 
+@contextmanager
+def _writing(target: Path) -> Iterator[BinaryIO]:
+    """``atomic_file(target)``, its OS errors (disk full, no permission) as StoreErrors."""
+    try:
+        with atomic_file(target) as out:
+            yield out
+    except OSError as e:
+        raise StoreError(f"cannot write {target}: {e.strerror or e}") from e
+
+
 def _tag_only(ref: Reference) -> Reference:
     if ref.tag is None:
         raise FormatError(f"{ref} has no tag to name the archive's image by")
@@ -103,7 +114,7 @@ def write_oci_archive(
 
     ``progress`` hears of the compressed layer bytes as they go in.
     """
-    with atomic_file(target) as out:
+    with _writing(target) as out:
         tar = _TarOut(out)
         tar.bytes("oci-layout", _LAYOUT)
         for name in ("blobs", "blobs/sha256"):
@@ -157,7 +168,7 @@ def write_docker_archive(
             "Layers": layer_names,
         }
     ]
-    with atomic_file(target) as out:
+    with _writing(target) as out:
         tar = _TarOut(out)
         tar.bytes(config_name, image.raw_config_file())
         for layer, name in zip(image.layers(), layer_names, strict=True):

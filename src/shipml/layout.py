@@ -310,10 +310,19 @@ class Store:
 
 @contextmanager
 def _flock(path: Path, mode: int) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold a lock on ``path``; OS errors of the work inside become StoreErrors here."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise StoreError(f"cannot lock the image store at {path.parent}: {e}") from e
     try:
         fcntl.flock(fd, mode)
         yield
+    except OSError as e:
+        raise StoreError(
+            f"the image store at {path.parent} failed: {e}",
+            hint="check free space and permissions; `shipml gc` clears leftovers",
+        ) from e
     finally:
         os.close(fd)
 
