@@ -7,6 +7,8 @@ import os
 import stat
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,10 @@ from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
 from shipml.registry.client import RegistryClient
 from shipml.registry.push import push
+from shipml.testing.engines import busybox_image, podman_usable, remove_engine_images
 from shipml.testing.images import random_image, random_index
 from shipml.testing.registry import LocalRegistry
+from shipml.testing.server import free_port
 
 pytestmark = pytest.mark.registry
 SHIPML = str(Path(sys.executable).parent / "shipml")
@@ -165,3 +169,40 @@ def test_a_registry_base_is_pulled_once_then_found_by_tag_or_pinned_digest(
     )
     assert again.digest() == pinned.digest() == base.digest()
     assert registry.requests()[before:] == []
+
+
+def podman(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["podman", *args], capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.podman
+def test_podman_pulls_and_runs_what_shipml_pushed(
+    registry: LocalRegistry, env: dict[str, str], tmp_path: Path
+) -> None:
+    if not podman_usable():
+        pytest.skip("needs podman and the sandbox CONTAINERS_CONF that scripts/test.sh writes")
+    ref = f"{registry.host}/cli/podman:v1"
+    image = busybox_image(tmp_path / "layers", title="registry-podman")
+    Store.open(Path(env["SHIPML_HOME"]) / "store").write(image, ref=Reference.parse(ref))
+    pushed = shipml("push", ref, env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    port = free_port()
+    try:
+        pulled = podman("pull", "--tls-verify=false", ref)
+        assert pulled.returncode == 0, pulled.stderr
+        started = podman("run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8080", ref)
+        assert started.returncode == 0, started.stderr
+        assert wait_ready(f"http://127.0.0.1:{port}/v2/health/ready")
+    finally:
+        remove_engine_images(image.manifest().config.digest.encoded)
+
+
+def wait_ready(url: str, timeout_s: float = 30) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            time.sleep(0.2)
+    return False
