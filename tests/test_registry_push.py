@@ -108,6 +108,25 @@ def test_large_blobs_go_in_chunks_and_resume_after_a_dropped_connection(
         assert client.manifest_descriptor("chunked/app", "v1") is not None
 
 
+def test_a_refused_chunk_resumes_from_the_offset_the_registry_reports(
+    registry: LocalRegistry, tmp_path: Path
+) -> None:
+    image = random_image(tmp_path / "blobs", seed=10, layers=1, size=1 << 20)
+    layer = image.layers()[0]
+    # The third chunk is answered 503 without reaching the registry: the upload is intact.
+    fault = Fault("PATCH", "/v2/resume/app/blobs/uploads/", "status", status=503, skip=2)
+    before = len(registry.requests())
+    with fault_proxy(registry.host, fault) as proxy, RegistryClient(proxy.host) as client:
+        push(client, "resume/app", image, tag="v1", chunk_size=512 << 10, monolithic_max=1 << 10)
+    assert [kind for kind, _, _ in proxy.fired] == ["status"]
+    methods = [r.method for r in registry.requests()[before:] if "/blobs/uploads/" in r.path]
+    # Each chunk reached the registry once; one status query (GET) found where to go on;
+    # no second session was opened (one POST for the config, one for the layer).
+    assert methods.count("PATCH") == -(-layer.size() // (512 << 10))
+    assert methods.count("GET") == 1
+    assert methods.count("POST") == 2
+
+
 def test_temporary_errors_are_retried_and_auth_errors_are_not(
     registry: LocalRegistry, tmp_path: Path
 ) -> None:
