@@ -11,7 +11,7 @@ from shipml.errors import DigestMismatchError, FormatError, NotFoundError, Store
 from shipml.oci.digest import Digest
 from shipml.oci.image import Image, ImageIndex
 from shipml.oci.reference import Reference
-from shipml.testing.images import random_image, random_index
+from shipml.testing.images import flip_byte, random_image, random_index
 from shipml.testing.validate import validate_image, validate_index
 
 REF = Reference.parse("shipml-test/archive:1")
@@ -87,9 +87,7 @@ def test_docker_archive_layout(tmp_path: Path) -> None:
 def test_a_failed_export_leaves_no_file(tmp_path: Path) -> None:
     image = random_image(tmp_path / "src")
     blob = image.layers()[0].path  # type: ignore[attr-defined]
-    data = bytearray(blob.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    blob.write_bytes(bytes(data))
+    flip_byte(blob)
     with pytest.raises(DigestMismatchError, match="refusing"):
         write_oci_archive(image, tmp_path / "out.tar")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]

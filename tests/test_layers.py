@@ -20,6 +20,7 @@ from shipml.layers import (
 from shipml.layers.pgzip import ParallelGzipWriter
 from shipml.oci.digest import Digest
 from shipml.oci.mediatypes import Compression, MediaType
+from shipml.testing.images import flip_byte
 
 
 def _project(root: Path) -> Path:
@@ -129,9 +130,7 @@ def test_streams_files_in_pieces(tmp_path: Path) -> None:
 
 def test_corrupt_blob_is_refused_at_end_of_stream(tmp_path: Path) -> None:
     layer = write_layer([bytes_entry("f", b"hello" * 1000)], tmp_path, mtime=0)
-    data = bytearray(layer.path.read_bytes())
-    data[-9] ^= 0xFF  # inside the gzip trailer's CRC: still decodes as a stream of the right size
-    layer.path.write_bytes(bytes(data))
+    flip_byte(layer.path, -9)  # in the gzip trailer's CRC: decodes as a stream of the right size
     with pytest.raises(DigestMismatchError, match="refusing"), layer.compressed() as s:
         while s.read(1000):
             pass

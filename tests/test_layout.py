@@ -17,7 +17,7 @@ from shipml.layout import Store, default_root
 from shipml.oci.descriptor import REF_NAME, Descriptor
 from shipml.oci.digest import Digest
 from shipml.oci.reference import Reference
-from shipml.testing.images import random_image, random_index
+from shipml.testing.images import flip_byte, random_image, random_index
 from shipml.testing.validate import InvalidImageError, validate_image, validate_index
 
 
@@ -104,9 +104,7 @@ def test_corrupt_blobs_are_refused(store: Store, tmp_path: Path) -> None:
     store.write(image, ref=Reference.parse("demo:1"))
     layer = image.layers()[0]
     blob = store.blob_path(layer.digest())
-    data = bytearray(blob.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    blob.write_bytes(bytes(data))
+    flip_byte(blob)
     stored = store.image("demo:1").layers()[0]
     with pytest.raises(DigestMismatchError, match="refusing"), stored.compressed() as stream:
         stream.read()
@@ -260,9 +258,7 @@ def test_file_layers_are_linked_in_not_copied(store: Store, tmp_path: Path) -> N
 def test_a_corrupt_file_layer_is_not_linked_in(store: Store, tmp_path: Path) -> None:
     image = random_image(tmp_path / "src")
     path = image.layers()[0].path  # type: ignore[attr-defined]
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    flip_byte(path)
     with pytest.raises(DigestMismatchError, match="nothing was written"):
         store.write(image, ref=Reference.parse("demo:1"))
     assert store.refs() == []

@@ -56,3 +56,10 @@ def random_index(
     return index_of(
         *(random_image(out_dir, seed=seed + i, platform=p) for i, p in enumerate(platforms))
     )
+
+
+def flip_byte(path: Path, offset: int | None = None) -> None:
+    """Corrupt the blob at ``path`` in place: invert one byte (the middle one by default)."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 if offset is None else offset] ^= 0xFF
+    path.write_bytes(bytes(data))
