@@ -29,7 +29,7 @@ def test_pull_picks_the_platform_from_an_index(registry: LocalRegistry, tmp_path
         store = Store.open(tmp_path / "store")
         arm = pull(client, ref, store, platform=Platform.parse("linux/arm64"))
         everything = pull(client, ref, Store.open(tmp_path / "all"), all_platforms=True)
-        with pytest.raises(NotFoundError, match="linux/amd64, linux/arm64"):
+        with pytest.raises(NotFoundError, match="no image for linux/s390x"):
             pull(client, ref, store, platform=Platform.parse("linux/s390x"))
     children = {str(d.platform): d.digest for d in index.index_manifest().manifests}
     assert arm.descriptor.digest == children["linux/arm64"]

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, Self
 
-from shipml.errors import NotFoundError
 from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Digest
-from shipml.oci.image import BlobStream, Image, ImageIndex, Layer
+from shipml.oci.image import BlobStream, Image, ImageIndex, Layer, image_for_platform
 from shipml.oci.mediatypes import is_manifest
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
@@ -60,21 +59,6 @@ def host_platform() -> Platform:
     return Platform("linux", _ARCHES.get(machine, machine))
 
 
-def pick_platform(index: ImageIndex, wanted: Platform) -> Image:
-    """The image of ``index`` for ``wanted``; NotFoundError listing what the index offers."""
-    offered: list[str] = []
-    for child in index.index_manifest().manifests:
-        if not is_manifest(child.media_type) or child.platform is None:
-            continue
-        if child.platform.satisfies(wanted):
-            return index.image(child.digest)
-        offered.append(str(child.platform))
-    raise NotFoundError(
-        f"image index {index.digest()} has no {wanted} image",
-        hint=f"it offers {', '.join(offered) or 'no platforms'}; pass --platform",
-    )
-
-
 def pull(
     client: RegistryClient,
     reference: Reference,
@@ -88,7 +72,7 @@ def pull(
     """Pull ``reference`` into ``sink`` (one platform of an index unless ``all_platforms``)."""
     artifact = remote_artifact(client, reference)
     if isinstance(artifact, ImageIndex) and not all_platforms:
-        artifact = pick_platform(artifact, platform or host_platform())
+        artifact = image_for_platform(artifact, platform or host_platform())
     layers = _layers(artifact)
     opener = functools.partial(client.open_blob, reference.repository)
     outcomes = _fetch(layers, opener, sink, jobs=jobs, progress=progress or NoProgress())
