@@ -3,7 +3,7 @@ import json
 import pytest
 
 from shipml.errors import FormatError
-from shipml.oci.config import ContainerConfig, History, ImageConfig
+from shipml.oci.config import ContainerConfig, Healthcheck, History, ImageConfig
 from shipml.oci.digest import Digest
 from shipml.oci.platform import Platform
 
@@ -58,3 +58,14 @@ def test_docker_style_null_fields_are_accepted() -> None:
     config = ImageConfig.from_bytes(doc)
     assert config.config.entrypoint is None
     assert config.config.env == ()
+
+
+def test_healthcheck_is_docker_shaped_and_round_trips() -> None:
+    check = Healthcheck(("CMD", "python3", "-c", "pass"), interval_ns=10**10, retries=3)
+    config = ContainerConfig(healthcheck=check)
+    assert config.to_json() == {
+        "Healthcheck": {"Test": ["CMD", "python3", "-c", "pass"], "Interval": 10**10, "Retries": 3}
+    }
+    assert ContainerConfig.from_json(config.to_json(), "config") == config
+    with pytest.raises(FormatError, match=r"config.Healthcheck: field 'Retries' must be int"):
+        ContainerConfig.from_json({"Healthcheck": {"Test": ["NONE"], "Retries": "3"}}, "config")

@@ -13,6 +13,41 @@ from shipml.oci.platform import Platform
 
 
 @dataclass(frozen=True, slots=True)
+class Healthcheck:
+    """Docker's ``Healthcheck`` (not in config.md; Docker and Podman read it): durations in ns."""
+
+    test: tuple[str, ...]  # ["CMD", arg...], ["CMD-SHELL", line] or ["NONE"]
+    interval_ns: int = 0
+    timeout_ns: int = 0
+    start_period_ns: int = 0
+    retries: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object, zero durations and retries omitted (the engine's defaults)."""
+        out: dict[str, Any] = {"Test": list(self.test)}
+        for key, value in (
+            ("Interval", self.interval_ns),
+            ("Timeout", self.timeout_ns),
+            ("StartPeriod", self.start_period_ns),
+            ("Retries", self.retries),
+        ):
+            if value:
+                out[key] = value
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any], where: str) -> Healthcheck:
+        """Read the ``Healthcheck`` object."""
+        return cls(
+            test=_json.str_list(obj, "Test", where),
+            interval_ns=_json.field(obj, "Interval", int, where, default=0),
+            timeout_ns=_json.field(obj, "Timeout", int, where, default=0),
+            start_period_ns=_json.field(obj, "StartPeriod", int, where, default=0),
+            retries=_json.field(obj, "Retries", int, where, default=0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerConfig:
     """The ``config`` object: how a container of the image runs by default."""
 
@@ -25,6 +60,7 @@ class ContainerConfig:
     working_dir: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     stop_signal: str | None = None
+    healthcheck: Healthcheck | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object, omitting unset fields; sets become sorted ``{key: {}}`` maps."""
@@ -47,6 +83,8 @@ class ContainerConfig:
             out["Labels"] = dict(sorted(self.labels.items()))
         if self.stop_signal:
             out["StopSignal"] = self.stop_signal
+        if self.healthcheck is not None:
+            out["Healthcheck"] = self.healthcheck.to_json()
         return out
 
     @classmethod
@@ -54,6 +92,7 @@ class ContainerConfig:
         """Read the ``config`` object."""
         entrypoint = _json.field(obj, "Entrypoint", list, where, default=None)
         cmd = _json.field(obj, "Cmd", list, where, default=None)
+        health = _json.field(obj, "Healthcheck", dict, where, default=None)
         return cls(
             user=_json.field(obj, "User", str, where, default=None) or None,
             exposed_ports=frozenset(_json.field(obj, "ExposedPorts", dict, where, default={})),
@@ -64,6 +103,9 @@ class ContainerConfig:
             working_dir=_json.field(obj, "WorkingDir", str, where, default=None) or None,
             labels=_json.str_map(obj, "Labels", where),
             stop_signal=_json.field(obj, "StopSignal", str, where, default=None) or None,
+            healthcheck=None if health is None else Healthcheck.from_json(
+                health, f"{where}.Healthcheck"
+            ),
         )
 
 
