@@ -9,13 +9,16 @@ import typer
 from rich.text import Text
 
 from shipml.cli import (
+    build_cmd,
     delete_cmd,
     deploy_cmd,
+    dockerfile_cmd,
     export_cmd,
     gc_cmd,
     images_cmd,
     init_cmd,
     inspect_cmd,
+    lock_cmd,
     login_cmd,
     logs_cmd,
     predict_cmd,
@@ -44,6 +47,7 @@ app = typer.Typer(
 # Each verb module exposes `register(app)`; add new verbs to this tuple.
 for _verb in (init_cmd, serve_cmd, predict_cmd, deploy_cmd, status_cmd, rollback_cmd,
               delete_cmd, push_cmd, pull_cmd, tag_cmd, login_cmd,
+              build_cmd, lock_cmd, dockerfile_cmd,
               images_cmd, inspect_cmd, export_cmd, rm_cmd, gc_cmd,
               run_cmd, ps_cmd, logs_cmd, stop_cmd):
     _verb.register(app)

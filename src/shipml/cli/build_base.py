@@ -1,0 +1,44 @@
+"""Opening a base image on disk (``oci:DIR[:TAG]`` or ``oci-archive:FILE``) for a build."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from shipml.archive import OciArchive
+from shipml.build.base import FileBase
+from shipml.build.project import OpenBase
+from shipml.errors import BuildError, ShipmlError
+from shipml.layout import Store
+from shipml.oci.image import Image, image_for_platform
+from shipml.oci.platform import Platform
+
+
+def base_opener(stack: ExitStack) -> OpenBase:
+    """An OpenBase whose archives stay open (their blobs are read late) until ``stack`` closes."""
+
+    def open_base(base: FileBase, platform: Platform) -> Image:
+        try:
+            if base.transport == "oci-archive":
+                found = stack.enter_context(OciArchive(base.path)).open(base.tag)
+            else:
+                store = Store(base.path)
+                if base.tag is not None:
+                    found = store.load(store.resolve(base.tag))
+                else:
+                    refs = store.refs()
+                    if len(refs) != 1:
+                        raise BuildError(f"{base.path} holds {len(refs)} images",
+                                         hint="name one: base: oci:DIR:TAG")
+                    found = store.load(refs[0].descriptor)
+            image = found if isinstance(found, Image) else image_for_platform(found, platform)
+            image.config_file()  # read and verify it now, so a broken base fails here
+        except BuildError:
+            raise
+        except ShipmlError as e:
+            raise BuildError(
+                f"base image {base.transport}:{base.path} cannot be used: {e.message}",
+                hint=e.hint or "point shipml.yaml's base at a valid OCI image layout or archive",
+            ) from e
+        return image
+
+    return open_base

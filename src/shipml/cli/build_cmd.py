@@ -1,0 +1,128 @@
+"""`shipml build [DIR]`: the project's OCI image into the local store; prints its digest."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.filesize import decimal
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from shipml.build.builder import BuiltLayer
+from shipml.build.cache import LayerCache, default_cache_dir
+from shipml.build.project import DEFAULT_PLATFORM, build_project
+from shipml.cli.build_base import base_opener
+from shipml.cli.console import err_console, out_console
+from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
+from shipml.oci.image import Image
+from shipml.oci.mediatypes import Compression
+from shipml.oci.platform import Platform
+from shipml.oci.reference import Reference
+
+PlatformOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--platform",
+        help="os/arch to build for, repeatable or comma-separated (default linux/amd64); "
+        "several give a multi-platform image index.",
+        show_default=False,
+    ),
+]
+
+
+class LayerProgress:
+    """A Reporter: a spinner with elapsed time per layer, then one line with size and status."""
+
+    def __init__(self, bars: Progress) -> None:
+        self._bars = bars
+        self._task: TaskID | None = None
+
+    def started(self, name: str, description: str) -> None:
+        """Show a spinner for the layer being looked up or built."""
+        self._task = self._bars.add_task(f"{name}: {description}", total=None)
+
+    def finished(self, built: BuiltLayer) -> None:
+        """Replace the spinner with the layer's line."""
+        if self._task is not None:
+            self._bars.remove_task(self._task)
+        status = "cached" if built.cached else f"built in {built.seconds:.1f}s"
+        self._bars.console.print(
+            f"  {built.name:<7} {decimal(built.layer.size()):>9}  {built.layer.digest().short}"
+            f"  {status}",
+            markup=False, highlight=False, soft_wrap=True,
+        )
+
+
+def parse_platforms(values: list[str] | None) -> list[Platform]:
+    """``--platform`` values (repeated or comma-separated) as platforms, duplicates dropped."""
+    texts = [t for v in values or [] for t in v.split(",") if t.strip()]
+    platforms = [Platform.parse(t) for t in texts] or [DEFAULT_PLATFORM]
+    return list(dict.fromkeys(platforms))
+
+
+def build(
+    project: Annotated[Path, typer.Argument(help="Project directory with shipml.yaml.")] = Path(
+        "."
+    ),
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", "-t", help="NAME[:TAG] to store it under (repeatable; default "
+                     "NAME:VERSION and NAME:latest from shipml.yaml).", show_default=False),
+    ] = None,
+    platform: PlatformOpt = None,
+    compression: Annotated[
+        Compression, typer.Option(help="Layer compression: gzip (everywhere) or zstd (faster).")
+    ] = Compression.GZIP,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the image (no Docker needed) into the local store; prints its digest."""
+    platforms = parse_platforms(platform)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with ExitStack() as stack:
+        bars = stack.enter_context(Progress(*columns, console=err_console, transient=True))
+        result = build_project(
+            project,
+            cache=LayerCache(default_cache_dir()),
+            open_base=base_opener(stack),
+            platforms=platforms,
+            compression=compression,
+            reporter=LayerProgress(bars),
+        )
+        spec = result.spec
+        names = tag or [f"{spec.name}:{spec.version}", f"{spec.name}:latest"]
+        refs = [Reference.parse(n) for n in names]
+        images = open_store(store)
+        for ref in refs:
+            descriptor = images.write(result.image, ref=ref)
+    lock_note = "written" if result.lock_written else "reused"
+    if as_json:
+        print_json({
+            "digest": str(descriptor.digest),
+            "mediaType": descriptor.media_type,
+            "refs": [str(r) for r in refs],
+            "lock": lock_note,
+            "platforms": [
+                {
+                    "platform": str(r.image.config_file().platform),
+                    "digest": str(r.image.digest()),
+                    "layers": [
+                        {"name": b.name, "digest": str(b.layer.digest()), "size": b.layer.size(),
+                         "cached": b.cached, "seconds": round(b.seconds, 3)}
+                        for b in r.layers
+                    ],
+                }
+                for r in result.results
+            ],
+        })
+        return
+    kind = "image" if isinstance(result.image, Image) else "image index"
+    err_console.print(f"shipml.lock {lock_note}; stored {kind} as {', '.join(names)}",
+                      markup=False, highlight=False, soft_wrap=True)
+    out_console.print(str(descriptor.digest), markup=False, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(build)

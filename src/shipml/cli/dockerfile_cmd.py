@@ -1,0 +1,51 @@
+"""`shipml dockerfile [DIR]`: write a Dockerfile equivalent to `shipml build`; prints its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipml.atomic import atomic_file
+from shipml.build.dockerfile import dockerfile as render
+from shipml.build.lock import LOCK_FILENAME, read_lock
+from shipml.cli.console import err_console, out_console
+from shipml.errors import BuildError
+from shipml.spec import load_spec
+
+
+def dockerfile(
+    project: Annotated[Path, typer.Argument(help="Project directory with shipml.yaml.")] = Path(
+        "."
+    ),
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write it (default DIR/Dockerfile)."),
+    ] = None,
+    platform: Annotated[str, typer.Option(help="The platform whose pins it installs.")] = (
+        "linux/amd64"
+    ),
+) -> None:
+    """Write a Dockerfile (and the locked requirements it copies) for docker or buildx."""
+    spec = load_spec(project)
+    lock = read_lock(project / LOCK_FILENAME)
+    if lock is None:
+        raise BuildError(f"{project / LOCK_FILENAME} does not exist",
+                         hint="run 'shipml lock' (or 'shipml build') first")
+    context = render(project, spec, lock, platform=platform)
+    target = output or project / "Dockerfile"
+    for rel, data in context.files.items():
+        path = project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as f:
+            f.write(data)
+    with atomic_file(target) as f:
+        f.write(context.dockerfile.encode())
+    err_console.print(f"build it with: docker build -t {spec.name}:{spec.version} {project}",
+                      markup=False, highlight=False)
+    out_console.print(str(target), markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(dockerfile)
