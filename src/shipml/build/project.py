@@ -35,6 +35,7 @@ from shipml.build.lock import (
     read_lock,
     write_lock,
 )
+from shipml.build.recipes import model_paths
 from shipml.errors import BuildError
 from shipml.layers import source_date_epoch
 from shipml.mutate import index_of
@@ -135,6 +136,7 @@ def build_project(
     """Build ``project`` for each platform; several platforms give an image index."""
     reporter = reporter or Silent()
     spec = load_spec(project)
+    model_paths(project, spec)  # a missing model fails before any slow step
     base = parse_base(spec, project)
     bases = base_images(base, platforms, cache=cache, open_base=open_base, reporter=reporter)
     lock, written = ensure_lock(project, spec, base, bases, refresh=False)
