@@ -130,3 +130,12 @@ def test_unreachable_cluster_is_a_clear_error(env: dict[str, str], tmp_path: Pat
     assert done.returncode == 8
     assert "namespace models" in done.stderr
     assert "cannot reach the cluster at http://127.0.0.1:" in done.stderr
+
+
+def test_a_tag_at_an_unreachable_registry_is_a_deploy_error(
+    project: Path, env: dict[str, str]
+) -> None:
+    done = shipml("deploy", f"127.0.0.1:{free_port()}/team/iris:1.0", "--project", str(project),
+                  "--dry-run", env=env)
+    assert done.returncode == 8
+    assert "cannot resolve the tag of" in done.stderr and "to a digest" in done.stderr

@@ -20,7 +20,7 @@ from shipml.cli.kube import (
     wait_with_progress,
 )
 from shipml.deploy import helm, knative, kserve, render
-from shipml.errors import DeployError
+from shipml.errors import DeployError, RegistryError
 from shipml.oci.reference import Reference, parse_reference
 from shipml.registry import credentials
 from shipml.registry.client import RegistryClient
@@ -41,11 +41,16 @@ def pinned(ref: Reference) -> Reference:
     """The reference itself when it has a digest; a tag is resolved to one at its registry."""
     if ref.digest is not None:
         return ref
+    push_first = "a cluster pulls from a registry: 'shipml push IMAGE REGISTRY/REPO:TAG' first"
     credential = credentials.lookup(ref.registry, ref.repository)
-    with RegistryClient(ref.registry, credential=credential) as registry:
-        found = registry.manifest_descriptor(ref.repository, str(ref.tag))
+    try:
+        with RegistryClient(ref.registry, credential=credential) as registry:
+            found = registry.manifest_descriptor(ref.repository, str(ref.tag))
+    except RegistryError as e:
+        raise DeployError(f"cannot resolve the tag of {ref} to a digest: {e.message}",
+                          hint=e.hint or push_first) from e
     if found is None:
-        raise DeployError(f"{ref} is not in its registry", hint="push it first: shipml push")
+        raise DeployError(f"{ref} is not in its registry", hint=push_first)
     err_console.print(f"resolved {ref} to {found.digest}", soft_wrap=True, markup=False)
     return ref.with_digest(found.digest)
 
