@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from shipml.deploy.kubernetes import api_error, outcome
+from shipml.deploy.kubernetes import api_error, needs_replica_handover, outcome, replica_handover
 
 
 def obj(resource_version: str) -> dict[str, object]:
@@ -41,3 +42,28 @@ def testapi_errors_keep_the_server_message_and_say_what_to_do() -> None:
     assert "Required value" in str(invalid) and invalid.hint is None
     html = ApiException(502, "Bad Gateway", body="<html>")
     assert "502 Bad Gateway" in str(api_error(html, "x"))
+
+
+def live_deployment(owned_by_shipml: set[str]) -> dict[str, Any]:
+    """A Deployment as read back from the API, with the managedFields of two managers."""
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "iris", "namespace": "ml", "managedFields": [
+                {"manager": "shipml", "operation": "Apply", "apiVersion": "apps/v1",
+                 "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": {f"f:{f}": {} for f in owned_by_shipml}}},
+                {"manager": "kube-controller-manager", "operation": "Update",
+                 "apiVersion": "apps/v1", "fieldsType": "FieldsV1", "subresource": "status",
+                 "fieldsV1": {"f:status": {"f:replicas": {}}}}]},
+            "spec": {"replicas": 4}}
+
+
+def test_replicas_are_handed_over_when_an_autoscaler_takes_them() -> None:
+    autoscaled = {"kind": "Deployment", "spec": {"selector": {}}}
+    fixed = {"kind": "Deployment", "spec": {"replicas": 2}}
+    was_fixed = live_deployment({"replicas", "selector"})
+    assert needs_replica_handover(was_fixed, autoscaled)
+    assert not needs_replica_handover(was_fixed, fixed)
+    assert not needs_replica_handover(live_deployment({"selector"}), autoscaled)
+    assert replica_handover(was_fixed) == {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "iris", "namespace": "ml"}, "spec": {"replicas": 4}}

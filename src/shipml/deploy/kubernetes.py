@@ -21,6 +21,7 @@ from shipml.deploy.rollout import RollbackTarget, RolloutState, follow, rollback
 from shipml.errors import DeployError
 
 FIELD_MANAGER = "shipml"
+HANDOVER_MANAGER = "handover-to-hpa"
 _SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 # The kinds `shipml deploy` creates, deleted in reverse dependency order by `shipml delete`.
 KINDS: tuple[tuple[str, str], ...] = (
@@ -61,6 +62,30 @@ def outcome(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> Outco
         return "created"
     same = before["metadata"].get("resourceVersion") == after["metadata"].get("resourceVersion")
     return "unchanged" if same else "configured"
+
+
+def needs_replica_handover(live: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    """Whether shipml owns ``spec.replicas`` of a live Deployment it now leaves to an HPA."""
+    if live.get("kind") != "Deployment" or "replicas" in desired.get("spec", {}):
+        return False
+    return any(
+        entry.get("manager") == FIELD_MANAGER and entry.get("operation") == "Apply"
+        and "f:replicas" in (entry.get("fieldsV1") or {}).get("f:spec", {})
+        for entry in live["metadata"].get("managedFields") or ()
+    )
+
+
+def replica_handover(live: Mapping[str, Any]) -> dict[str, Any]:
+    """An apply of the current replica count by another manager, so dropping it keeps the count.
+
+    Without it, server-side apply would remove the field shipml stops setting and the
+    Deployment would fall back to 1 replica until the autoscaler reacts (the Kubernetes docs'
+    "transferring ownership" recipe).
+    """
+    meta = live["metadata"]
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": meta["name"], "namespace": meta.get("namespace")},
+            "spec": {"replicas": live["spec"].get("replicas", 1)}}
 
 
 class Cluster:
@@ -134,6 +159,10 @@ class Cluster:
             body = {**obj, "metadata": {**obj["metadata"], "namespace": self.namespace}}
             before = self.get(obj["apiVersion"], kind, name)
             res = self._resource(obj["apiVersion"], kind)
+            if before is not None and needs_replica_handover(before, obj):
+                self._call(f"handing the replicas of {name} to its autoscaler",
+                           res.server_side_apply, body=replica_handover(before),
+                           namespace=self.namespace, field_manager=HANDOVER_MANAGER)
             after = self._call(f"applying {kind} {name}", res.server_side_apply, body=body,
                                namespace=self.namespace, field_manager=FIELD_MANAGER,
                                force_conflicts=True)
