@@ -103,3 +103,22 @@ def test_dump_round_trips() -> None:
 
     spec = parse_spec({**MINIMAL, "serve": {"port": 9001}})
     assert parse_spec(yaml.safe_load(dump_spec(spec))) == spec
+
+
+def test_deploy_section_is_validated_field_by_field() -> None:
+    spec = parse_spec({**MINIMAL, "deploy": {
+        "namespace": "ml", "image_pull_secret": "regcred",
+        "ingress": {"host": "iris.example.com", "path": "/iris"},
+        "node_selector": {"node.kubernetes.io/instance-type": "g5.xlarge"},
+        "tolerations": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]}})
+    assert spec.deploy.ingress is not None and spec.deploy.ingress.host == "iris.example.com"
+    assert parse_spec(MINIMAL).deploy.ingress is None
+    with pytest.raises(SpecError) as e:
+        parse_spec({**MINIMAL, "deploy": {
+            "namespace": "ML", "ingress": {"host": "http://x"}, "node_selector": {"bad key": "x"},
+            "tolerations": [{"key": "a", "operator": "Equal"}]}})
+    text = str(e.value)
+    assert "deploy.namespace: expected a lowercase DNS label" in text
+    assert "deploy.ingress.host: expected a lowercase DNS host name" in text
+    assert "deploy.node_selector: not valid Kubernetes label keys: bad key" in text
+    assert "deploy.tolerations.0: operator 'Equal' needs a 'value'" in text
