@@ -141,6 +141,8 @@ def deploy(
         wait_with_progress(cluster, spec.name, timeout_s=timeout)
     if output is None:
         out_console.print(f"http://{spec.name}.{cluster.namespace}.svc:{render.SERVICE_PORT}")
+        if (ing := spec.deploy.ingress) is not None:
+            out_console.print(f"{'https' if ing.tls_secret else 'http'}://{ing.host}{ing.path}")
 
 
 def register(app: typer.Typer) -> None:
