@@ -56,14 +56,23 @@ def values(spec: Spec, ref: Reference) -> dict[str, Any]:
     }
 
 
+def _with(node: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    """A copy of ``node`` with the value at ``path`` replaced (the original is left as it is)."""
+    if not path:
+        return value
+    head, *rest = path
+    if isinstance(node, list):
+        return [_with(v, tuple(rest), value) if i == head else v for i, v in enumerate(node)]
+    return {**node, head: _with(node[head], tuple(rest), value)}
+
+
 def _deployment(spec: Spec) -> str:
     obj = render.deployment(spec, _hole(IMAGE_EXPR), namespace=None,
                             pull_secret=spec.deploy.image_pull_secret)
-    container = obj["spec"]["template"]["spec"]["containers"][0]
-    container["resources"] = _value("resources")
+    obj = _with(obj, ("spec", "template", "spec", "containers", 0, "resources"),
+                _value("resources"))
     body = {k: v for k, v in obj["spec"].items() if k != "replicas"}
-    obj["spec"] = {"replicas": _value("replicas"), **body}
-    text = _template(obj)
+    text = _template({**obj, "spec": {"replicas": _value("replicas"), **body}})
     # The replica count belongs to the autoscaler when there is one.
     line = next(ln for ln in text.splitlines(keepends=True) if '"replicas": {{' in ln)
     guarded = "{{- if not .Values.autoscaling.enabled }}\n" + line + "{{- end }}\n"
@@ -72,13 +81,15 @@ def _deployment(spec: Spec) -> str:
 
 def _hpa(spec: Spec) -> str:
     obj = render.hpa(spec, namespace=None)
-    obj["spec"]["minReplicas"] = _value("autoscaling.minReplicas")
-    obj["spec"]["maxReplicas"] = _value("autoscaling.maxReplicas")
-    target = obj["spec"]["metrics"][0]
-    if target["type"] == "Resource":
-        target["resource"]["target"]["averageUtilization"] = _value("autoscaling.target")
+    obj = _with(obj, ("spec", "minReplicas"), _value("autoscaling.minReplicas"))
+    obj = _with(obj, ("spec", "maxReplicas"), _value("autoscaling.maxReplicas"))
+    if obj["spec"]["metrics"][0]["type"] == "Resource":
+        where: tuple[str | int, ...] = ("resource", "target", "averageUtilization")
+        target = _value("autoscaling.target")
     else:
-        target["pods"]["target"]["averageValue"] = _value("autoscaling.target", as_string=True)
+        where, target = ("pods", "target", "averageValue"), _value("autoscaling.target",
+                                                                     as_string=True)
+    obj = _with(obj, ("spec", "metrics", 0, *where), target)
     return _template(obj, condition=".Values.autoscaling.enabled")
 
 
