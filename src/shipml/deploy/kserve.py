@@ -17,9 +17,9 @@ def inference_service(
     spec: Spec, ref: Reference, *, namespace: str | None = None
 ) -> render.Manifest:
     """A serving.kserve.io/v1beta1 InferenceService with a custom predictor container."""
-    container = serverless_container(spec, render.pinned_image(ref), name=KSERVE_CONTAINER,
-                                     port_name=None)
-    container["env"] = [{"name": PROTOCOL_ENV, "value": "v2"}, *container["env"]]
+    base = serverless_container(spec, render.pinned_image(ref), name=KSERVE_CONTAINER,
+                                port_name=None)
+    container = {**base, "env": [{"name": PROTOCOL_ENV, "value": "v2"}, *base["env"]]}
     scaling = spec.scaling
     predictor = {
         "minReplicas": scaling.min_replicas,
