@@ -29,7 +29,7 @@ from shipml.build.recipes import (
 )
 from shipml.build.uv import Target
 from shipml.mutate import Addition, append_layers, rfc3339, with_config_file
-from shipml.oci.config import ContainerConfig, History
+from shipml.oci.config import ContainerConfig, Healthcheck, History
 from shipml.oci.image import Image, Layer
 from shipml.oci.mediatypes import Compression
 from shipml.spec import SPEC_FILENAME, Spec
@@ -179,6 +179,27 @@ def container_config(
         working_dir=str(PROJECT_DIR),
         labels=labels(project, spec, provenance, base_image, stamp),
         stop_signal="SIGTERM",
+        healthcheck=healthcheck(spec),
+    )
+
+
+# The image has no curl: its own Python GETs readiness, on the port SHIPML_PORT may have moved
+# the server to (spec.ENV_OVERRIDES). urlopen raises on a 503, so a non-ready server is unhealthy.
+_READY_PROBE = (
+    "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/v2/health/ready'"
+    " % os.environ.get('SHIPML_PORT', '{port}'), timeout=4)"
+)
+_SECOND_NS = 1_000_000_000
+
+
+def healthcheck(spec: Spec) -> Healthcheck:
+    """The container healthcheck: /v2/health/ready every 10 s, after a 60 s grace for loading."""
+    return Healthcheck(
+        test=("CMD", "python3", "-I", "-c", _READY_PROBE.format(port=spec.serve.port)),
+        interval_ns=10 * _SECOND_NS,
+        timeout_ns=5 * _SECOND_NS,
+        start_period_ns=60 * _SECOND_NS,
+        retries=3,
     )
 
 
