@@ -135,7 +135,7 @@ def build_image(
     pins = lock.platform(str(target.platform))
     recipes = (
         deps_recipe(pins.requirements, target),
-        runtime_recipe(),
+        runtime_recipe(target.python),
         model_recipe(project, spec),
         code_recipe(project, spec),
     )

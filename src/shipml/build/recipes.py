@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
+from shipml.build.bytecode import compile_file, compile_tree, compiler_for, pyc_path
 from shipml.build.uv import Target, run_uv
 from shipml.errors import BuildError
-from shipml.layers import Entry, file_entry, tree_entries
+from shipml.layers import Entry, bytes_entry, file_entry, tree_entries
 from shipml.spec import SPEC_FILENAME, Spec
 
 # Where things live inside the image.
@@ -63,7 +64,9 @@ def _listed(name: str, description: str, entries: Sequence[Entry]) -> Recipe:
 
 def deps_recipe(requirements: str, target: Target) -> Recipe:
     """The pinned third-party wheels, installed by uv for the target into SITE_DIR."""
-    inputs = hashlib.sha256("\0".join([requirements, *target.uv_args()]).encode()).hexdigest()
+    compiler = compiler_for(target.python)  # its version makes the .pyc bytes: an input
+    parts = [requirements, *target.uv_args(), compiler or "no bytecode"]
+    inputs = hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
     def entries(scratch: Path) -> list[Entry]:
         (scratch / "requirements.txt").write_text(requirements, encoding="utf-8")
@@ -78,21 +81,29 @@ def deps_recipe(requirements: str, target: Target) -> Recipe:
             what=f"installing the locked wheels for {target.platform}",
         )
         site.mkdir(exist_ok=True)
+        if compiler:
+            compile_tree(site, SITE_DIR)
         # Console scripts carry this machine's interpreter path in their shebang: not shipped.
-        return tree_entries(site, SITE_DIR, exclude=_ignored(("bin", "__pycache__", "*.pyc")))
+        return tree_entries(site, SITE_DIR, exclude=_ignored(("bin",)))
 
     count = sum(1 for line in requirements.splitlines() if "==" in line)
     return Recipe("deps", f"{count} pinned Python packages", inputs, entries)
 
 
-def runtime_recipe() -> Recipe:
-    """shipml's serving runtime (and the errors and spec modules it uses), nothing of the CLI."""
+def runtime_recipe(python: str | None = None) -> Recipe:
+    """shipml's serving runtime (and the errors and spec modules it uses), nothing of the CLI;
+    with .pyc when this interpreter compiles for the image's Python ``python``."""
     package = Path(str(resources.files("shipml")))
     dest = SITE_DIR / "shipml"
     entries = [file_entry(dest / name, package / name)
                for name in SHIPML_FILES if (package / name).is_file()]
     entries += tree_entries(package / "runtime", dest / "runtime",
                             exclude=_ignored(("__pycache__", "*.pyc")))
+    if python and compiler_for(python):
+        modules = [(e.source, "/" / e.path) for e in entries
+                   if e.source is not None and e.path.suffix == ".py"]
+        entries += [bytes_entry(pyc_path(path), compile_file(source, path))
+                    for source, path in modules]
     return _listed("shipml", "the shipml serving runtime", entries)
 
 
