@@ -11,6 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from shipml.build.base import parse_base
+from shipml.build.builder import Silent
+from shipml.build.cache import LayerCache
+from shipml.build.project import base_images
+from shipml.oci.image import Image
+from shipml.oci.platform import Platform
+from shipml.spec import load_spec
 from shipml.testing.registry import LocalRegistry, local_registry, registry_available
 from shipml.testing.server import ServerProcess
 
@@ -44,6 +51,22 @@ def example_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str],
         return trained[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def debian_home(tmp_path_factory: pytest.TempPathFactory, sklearn_project: Path) -> Path:
+    """A SHIPML_HOME whose build cache holds the default Debian base (built once, ~40 s)."""
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("needs mmdebstrap")
+    home = tmp_path_factory.mktemp("debian-home")
+    spec = load_spec(sklearn_project)
+    base_images(parse_base(spec, sklearn_project), [Platform("linux", "amd64")],
+                cache=LayerCache(home / "build-cache"), open_base=_no_file_base, reporter=Silent())
+    return home
+
+
+def _no_file_base(*_: object) -> Image:
+    raise AssertionError("the example uses the Debian base")
 
 
 @pytest.fixture

@@ -17,18 +17,13 @@ from typing import Any
 import pytest
 import yaml
 
-from shipml.build.base import parse_base
-from shipml.build.builder import Silent
 from shipml.build.cache import LayerCache
 from shipml.build.lock import read_lock
-from shipml.build.project import base_images
 from shipml.layout import Store
 from shipml.oci.descriptor import Index
 from shipml.oci.image import Image
 from shipml.oci.mediatypes import MediaType
-from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
-from shipml.spec import load_spec
 from shipml.testing.engines import podman_usable
 from shipml.testing.images import random_index
 from shipml.testing.server import ServerProcess, free_port
@@ -59,22 +54,6 @@ def build_json(project: Path, home: Path, *args: str, **kw: Any) -> dict[str, An
 
 def layers(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {layer["name"]: layer for layer in result["platforms"][0]["layers"]}
-
-
-@pytest.fixture(scope="session")
-def debian_home(tmp_path_factory: pytest.TempPathFactory, sklearn_project: Path) -> Path:
-    """A SHIPML_HOME whose build cache holds the default Debian base (built once, ~40 s)."""
-    if shutil.which("mmdebstrap") is None:
-        pytest.skip("needs mmdebstrap")
-    home = tmp_path_factory.mktemp("debian-home")
-    spec = load_spec(sklearn_project)
-    base_images(parse_base(spec, sklearn_project), [Platform("linux", "amd64")],
-                cache=LayerCache(home / "build-cache"), open_base=_no_file_base, reporter=Silent())
-    return home
-
-
-def _no_file_base(*_: object) -> Image:
-    raise AssertionError("the example uses the Debian base")
 
 
 @pytest.fixture
