@@ -15,13 +15,17 @@ import joblib
 import numpy as np
 import pytest
 
-from shipml.testing.server import ServerProcess
+from shipml.testing.server import ServerProcess, free_port
 
 MODEL = "sklearn-classifier"
 
 
 def infer_url(server: ServerProcess, model: str = MODEL) -> str:
-    return f"{server.url}/v2/models/{model}/infer"
+    return infer_url_for(server.url, model)
+
+
+def infer_url_for(base: str, model: str = MODEL) -> str:
+    return f"{base}/v2/models/{model}/infer"
 
 
 def v2_body(rows: np.ndarray, outputs: tuple[str, ...] = ("predict_proba",)) -> dict[str, object]:
@@ -316,6 +320,32 @@ def test_sigterm_under_load_loses_no_accepted_request(
     assert len(results) > 10 and set(results) == {200}
     stopped = [json.loads(line) for line in server.log().splitlines() if '"stopped"' in line]
     assert stopped[0]["inference_responses"] == len(results), "a request the server read was lost"
+
+
+def test_a_request_during_the_model_load_waits_for_it(sklearn_project: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shipml.runtime", str(sklearn_project), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                live = httpx.get(f"{url}/v2/health/live")
+                break
+            except httpx.TransportError:
+                time.sleep(0.02)
+        assert live.status_code == 200
+        ready_before = httpx.get(f"{url}/v2/health/ready").status_code
+        r = httpx.post(infer_url_for(url), json=v2_body(np.zeros((1, 20))), timeout=60)
+        assert r.status_code == 200, r.text
+        assert ready_before in (200, 503)
+    finally:
+        server.terminate()
+        assert server.wait(30) == 0
 
 
 def test_bad_spec_fails_fast_with_a_clear_message(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ signature check, a batch, one JSON dump.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -63,6 +64,7 @@ class ModelServer:
         self.load_error: str | None = None
         self._inflight = 0
         self.answered = 0  # inference responses sent, logged at shutdown to account for the drain
+        self._settled = asyncio.Event()  # set once the model loaded or failed to
         self.metrics.inflight.set_function(lambda: self._inflight)
         self.metrics.queue_depth.set_function(lambda: self.batcher.depth if self.batcher else 0)
         serve = spec.serve
@@ -140,10 +142,12 @@ class ModelServer:
             await batcher.run_alone(warmup_inputs(sig), sig.check_outputs(()))
         except ShipmlError as e:
             self.load_error = str(e)
+            self._settled.set()
             log.error("model failed to load: %s", e)
             return
         except Exception as e:
             self.load_error = f"{type(e).__name__}: {e}"
+            self._settled.set()
             log.exception("model failed to load")
             return
         seconds = time.perf_counter() - started
@@ -153,7 +157,17 @@ class ModelServer:
         gc.freeze()
         self.metrics.model_load_seconds.set(seconds)
         self.predictor, self.batcher, self.ready = predictor, batcher, True
+        self._settled.set()
         log.info("model ready", extra={"model": self.spec.name, "load_seconds": round(seconds, 3)})
+
+    async def _wait_until_loaded(self) -> tuple[Batcher, Predictor]:
+        """A request that arrives while the model loads waits for it (another worker of the
+        same server may already be ready), up to the request timeout; 503 if loading failed."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), self._timeout)
+        if self.batcher is None or self.predictor is None:
+            raise RequestError(_not_ready_message(self), status=503)
+        return self.batcher, self.predictor
 
     # ----------------------------------------------------------------- health, metadata
 
@@ -289,10 +303,10 @@ class ModelServer:
         status = 200
         headers: list[tuple[bytes, bytes]] = []
         try:
-            batcher, predictor = self.batcher, self.predictor
             # Accepted requests are served during a drain too: only readiness reports it.
+            batcher, predictor = self.batcher, self.predictor
             if batcher is None or predictor is None:
-                raise RequestError(_not_ready_message(self), status=503)
+                batcher, predictor = await self._wait_until_loaded()
             with batcher.arriving():
                 doc = loads(await _read_body(scope, receive, self._max_body))
                 job = prepare(doc, predictor.signature)
