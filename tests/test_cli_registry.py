@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from shipml.cli.registry_options import registry_base
 from shipml.layout import Store
+from shipml.oci.descriptor import Manifest
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
 from shipml.registry.client import RegistryClient
@@ -30,12 +32,14 @@ SHIPML = str(Path(sys.executable).parent / "shipml")
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """A user with an empty home, store and Docker config."""
+    """A user with an empty home, store and Docker config (uv's download cache is shared)."""
     home = tmp_path / "home"
     home.mkdir()
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "CONTAINERS_CONF")}
+    hidden = ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+    keep = {k: v for k, v in os.environ.items() if k not in hidden}
     return {
         **keep,
+        "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
         "HOME": str(home),
         "SHIPML_HOME": str(tmp_path / "shipml"),
         "DOCKER_CONFIG": str(home / ".docker"),
@@ -206,3 +210,67 @@ def wait_ready(url: str, timeout_s: float = 30) -> bool:
         except OSError:
             time.sleep(0.2)
     return False
+
+
+@pytest.mark.slow
+@pytest.mark.podman
+def test_build_push_pull_run_then_a_model_only_change_uploads_one_layer(
+    registry: LocalRegistry, sklearn_project: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    if not podman_usable():
+        pytest.skip("needs podman and the sandbox CONTAINERS_CONF that scripts/test.sh writes")
+    project = tmp_path / "project"
+    shutil.copytree(sklearn_project, project)
+    name = f"{registry.host}/e2e/sklearn"
+    built = shipml("build", str(project), "-t", f"{name}:1", "--push", env=env)
+    assert built.returncode == 0, built.stderr
+    digest = built.stdout.strip()
+    assert f"{name}:1: pushed" in built.stderr
+
+    fresh = {**env, "SHIPML_HOME": str(tmp_path / "fresh")}
+    pulled = shipml("pull", f"{name}:1", env=fresh)
+    assert pulled.stdout.strip() == digest, pulled.stderr
+
+    config = Store.open(Path(fresh["SHIPML_HOME"]) / "store").image(digest).manifest().config
+    port = free_port()
+    try:
+        assert podman("pull", "--tls-verify=false", f"{name}:1").returncode == 0
+        run = podman("run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8080", f"{name}:1")
+        assert run.returncode == 0, run.stderr
+        url = f"http://127.0.0.1:{port}"
+        assert wait_ready(f"{url}/v2/health/ready", timeout_s=60)
+        request = urllib.request.Request(
+            f"{url}/v2/models/sklearn-classifier/infer",
+            data=(project / "request.json").read_bytes(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        assert answer["outputs"][0]["shape"] == [2, 2]
+    finally:
+        remove_engine_images(config.digest.encoded)
+
+    retrain = (
+        "import joblib, sys\n"
+        "from sklearn.datasets import make_classification\n"
+        "from sklearn.ensemble import HistGradientBoostingClassifier\n"
+        "X, y = make_classification(n_samples=2000, n_features=20, random_state=1)\n"
+        "joblib.dump(HistGradientBoostingClassifier(max_iter=20).fit(X, y), sys.argv[1])\n"
+    )
+    subprocess.run([sys.executable, "-c", retrain, str(project / "model.joblib")], check=True)
+    before = len(registry.requests())
+    rebuilt = shipml("build", str(project), "-t", f"{name}:2", "--push", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.strip() != digest
+    started = [r for r in registry.requests()[before:] if r.method == "POST"]
+    with RegistryClient(registry.host) as client:
+        layers = [
+            [d.digest for d in Manifest.from_bytes(client.manifest("e2e/sklearn", tag)[0]).layers]
+            for tag in ("1", "2")
+        ]
+    changed = [d for d in layers[1] if d not in layers[0]]
+    # The model layer (4th: base, deps, runtime, model, code) is new; only what changed, plus
+    # the config, travels. (With the tree unchanged between builds, that is the model alone.)
+    assert layers[1][3] in changed and layers[1][0] == layers[0][0]
+    assert len(started) == len(changed) + 1
+    assert f"{name}:2: pushed {len(changed) + 1}, skipped {6 - len(changed) - 1}" in rebuilt.stderr

@@ -15,6 +15,7 @@ from shipml.build.cache import LayerCache, default_cache_dir
 from shipml.build.project import DEFAULT_PLATFORM, build_project
 from shipml.cli.build_base import base_opener
 from shipml.cli.console import err_console, out_console
+from shipml.cli.registry_options import InsecureOpt, push_refs, require_registry_tags
 from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
 from shipml.oci.image import Image
 from shipml.oci.mediatypes import Compression
@@ -77,8 +78,14 @@ def build(
     ] = Compression.GZIP,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
+    push: Annotated[
+        bool, typer.Option("--push", help="Then push it to each --tag (which names a registry).")
+    ] = False,
+    insecure: InsecureOpt = None,
 ) -> None:
     """Build the image (no Docker needed) into the local store; prints its digest."""
+    if push:
+        require_registry_tags(tag)
     platforms = parse_platforms(platform)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with ExitStack() as stack:
@@ -97,6 +104,8 @@ def build(
         images = open_store(store)
         for ref in refs:
             descriptor = images.write(result.image, ref=ref)
+    if push:
+        push_refs(images.open_any(str(descriptor.digest)), refs, insecure=insecure)
     lock_note = "written" if result.lock_written else "reused"
     if as_json:
         print_json({

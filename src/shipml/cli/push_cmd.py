@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shipml.cli.console import err_console, out_console
+from shipml.cli.console import out_console
 from shipml.cli.registry_options import (
     InsecureOpt,
     JobsOpt,
@@ -16,39 +16,14 @@ from shipml.cli.registry_options import (
     explicit_credential,
     names_registry,
     open_client,
-    progress_bars,
-    summary,
+    push_image,
 )
 from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
 from shipml.errors import NotFoundError
 from shipml.oci.image import Image, ImageIndex
 from shipml.oci.reference import Reference
-from shipml.registry.client import RegistryClient
-from shipml.registry.push import PushResult, push
+from shipml.registry.push import PushResult
 from shipml.registry.remote import remote_artifact
-
-
-def push_image(
-    source: Image | ImageIndex,
-    dest: Reference,
-    client: RegistryClient,
-    *,
-    jobs: int = 4,
-    mount_from: tuple[str, ...] = (),
-) -> PushResult:
-    """Push with progress bars on stderr and a one-line summary after."""
-    with progress_bars() as bars:
-        result = push(
-            client,
-            dest.repository,
-            source,
-            tag=dest.tag if dest.digest is None else None,
-            jobs=jobs,
-            mount_from=mount_from,
-            progress=bars,
-        )
-    err_console.print(f"{dest.familiar()}: {summary(result.outcomes.values())}")
-    return result
 
 
 def print_result(result: PushResult, dest: Reference, *, as_json: bool) -> None:

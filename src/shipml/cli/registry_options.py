@@ -19,10 +19,10 @@ from rich.progress import (
 )
 
 from shipml.cli.console import err_console
-from shipml.errors import AuthError, NotFoundError
+from shipml.errors import AuthError, NotFoundError, SpecError
 from shipml.layout import Store
 from shipml.oci.digest import Digest
-from shipml.oci.image import Image
+from shipml.oci.image import Image, ImageIndex
 from shipml.oci.platform import Platform
 from shipml.oci.reference import DEFAULT_REGISTRY, Reference
 from shipml.registry import credentials
@@ -30,6 +30,7 @@ from shipml.registry.client import RegistryClient
 from shipml.registry.credentials import Credential
 from shipml.registry.progress import Outcome
 from shipml.registry.pull import pull
+from shipml.registry.push import PushResult, push
 
 InsecureOpt = Annotated[
     list[str] | None,
@@ -153,3 +154,47 @@ def registry_base(
         result = pull(client, ref, store, platform=platform, progress=bars)
     err_console.print(f"base {ref.familiar()}: {summary(result.outcomes.values())}")
     return store.image(str(result.descriptor.digest))
+
+
+def push_image(
+    source: Image | ImageIndex,
+    dest: Reference,
+    client: RegistryClient,
+    *,
+    jobs: int = 4,
+    mount_from: tuple[str, ...] = (),
+) -> PushResult:
+    """Push with progress bars on stderr and a one-line summary after."""
+    with progress_bars() as bars:
+        result = push(
+            client,
+            dest.repository,
+            source,
+            tag=dest.tag if dest.digest is None else None,
+            jobs=jobs,
+            mount_from=mount_from,
+            progress=bars,
+        )
+    err_console.print(f"{dest.familiar()}: {summary(result.outcomes.values())}")
+    return result
+
+
+def require_registry_tags(tags: list[str] | None) -> None:
+    """``--push`` needs ``--tag``s that name their registry (checked before a long build)."""
+    if not tags:
+        raise SpecError("--push needs --tag REGISTRY/REPOSITORY:TAG to know where to push")
+    local = [t for t in tags if not names_registry(t)]
+    if local:
+        raise SpecError(
+            f"--push: {', '.join(local)} names no registry",
+            hint="spell it out, e.g. --tag ghcr.io/team/model:1 or --tag localhost:5000/model:1",
+        )
+
+
+def push_refs(
+    image: Image | ImageIndex, refs: list[Reference], *, insecure: list[str] | None = None
+) -> None:
+    """Push ``image`` to every ref with progress (``shipml build --push``)."""
+    for ref in refs:
+        with open_client(ref, insecure=insecure) as client:
+            push_image(image, ref, client)
