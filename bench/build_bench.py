@@ -151,6 +151,8 @@ def bench_shipml(work: Path, models: list[Path], base_home: Path) -> dict[str, A
     a = project_copy(work / "a" / "sklearn-classifier", models[0])
     home_a = fresh_home(work, "home-a", base_home)
     res["cold_s"], first = shipml_build(a, home_a, **uv)
+    res["cold_layer_s"] = {x["name"]: x["seconds"] for x in first["platforms"][0]["layers"]}
+    res.update(shipml_sizes(first, home_a, "localhost/shipml-build-bench:cold"))
     lock_and_model = work / "a-snapshot"
     shutil.copytree(a, lock_and_model)
 
@@ -165,7 +167,6 @@ def bench_shipml(work: Path, models: list[Path], base_home: Path) -> dict[str, A
     _, again = shipml_build(c, fresh_home(work, "home-c", base_home), **uv)
     res["digest"], res["digest_elsewhere"] = first["digest"], again["digest"]
     res["reproducible"] = first["digest"] == again["digest"]
-    res.update(shipml_sizes(first, home_a, "localhost/shipml-build-bench:cold"))
     return res
 
 
@@ -264,7 +265,8 @@ def main() -> None:
                "podman_version": sh("podman", "--version").strip(), "nproc": os.cpu_count()}
     (work / "results.json").write_text(json.dumps(results, indent=2))
     print(table(ship, same, pod))
-    print(f"\nmodel-only rebuild layers: {ship['model_rebuild_layers']}")
+    print(f"\nshipml cold build, seconds per layer: {ship['cold_layer_s']}")
+    print(f"model-only rebuild layers: {ship['model_rebuild_layers']}")
     print(f"shipml digests: {ship['digest']} / {ship['digest_elsewhere']}")
     if pod:
         print(f"podman image IDs: {pod['digest']} / {pod['digest_again']}")

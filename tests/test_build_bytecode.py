@@ -36,7 +36,10 @@ def test_a_tree_compiles_in_place_and_skips_what_does_not_compile(tmp_path: Path
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "ok.py").write_text("Y = 2\n")
     (tmp_path / "pkg" / "py2.py").write_text("print 'old'\n")
+    (tmp_path / "pkg" / "tests").mkdir()
+    (tmp_path / "pkg" / "tests" / "test_ok.py").write_text("Z = 3\n")
     compile_tree(tmp_path, PurePosixPath("/opt/site"))
+    assert not (tmp_path / "pkg" / "tests" / "__pycache__").exists()  # test suites: no .pyc
     [pyc] = (tmp_path / "pkg" / "__pycache__").iterdir()
     assert pyc.name.startswith("ok.") and _unchecked_hash(pyc.read_bytes())
     assert marshal.loads(pyc.read_bytes()[16:]).co_filename == "/opt/site/pkg/ok.py"

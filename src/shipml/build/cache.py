@@ -21,8 +21,8 @@ from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Digest
 from shipml.oci.mediatypes import Compression
 
-# Bumped when the layout of cache entries changes.
-_CACHE_VERSION = "1"
+# Bumped when the layout of cache entries or what a recipe writes changes.
+_CACHE_VERSION = "2"
 # gzip -3 compresses about four times faster than the usual -6 for some 8% more bytes: builds
 # are dominated by compressing the dependency layer, and images stay smaller than pip-built ones.
 LEVELS = {Compression.GZIP: 3, Compression.ZSTD: 3, Compression.NONE: 0}
