@@ -155,7 +155,7 @@ def test_explicit_credentials_and_clear_usage_errors(
     assert bad.returncode != 0 and "invalid" in bad.stderr
 
 
-def test_a_registry_base_is_pulled_once_then_found_by_tag_or_pinned_digest(
+def test_a_registry_base_is_pulled_once_then_found_by_tag_or_digest(
     registry: LocalRegistry, tmp_path: Path
 ) -> None:
     index = random_index(tmp_path / "blobs", seed=64)
@@ -168,9 +168,7 @@ def test_a_registry_base_is_pulled_once_then_found_by_tag_or_pinned_digest(
     assert base.digest() == children["linux/arm64"]
     before = len(registry.requests())
     again = registry_base(f"{registry.host}/cli/base:3.11", store, platform=arm)
-    pinned = registry_base(
-        f"{registry.host}/cli/base:3.11", store, platform=arm, pinned=base.digest()
-    )
+    pinned = registry_base(f"{registry.host}/cli/base@{base.digest()}", store, platform=arm)
     assert again.digest() == pinned.digest() == base.digest()
     assert registry.requests()[before:] == []
 
@@ -274,3 +272,32 @@ def test_build_push_pull_run_then_a_model_only_change_uploads_one_layer(
     assert layers[1][3] in changed and layers[1][0] == layers[0][0]
     assert len(started) == len(changed) + 1
     assert f"{name}:2: pushed {len(changed) + 1}, skipped {6 - len(changed) - 1}" in rebuilt.stderr
+
+
+@pytest.mark.slow
+def test_a_registry_base_in_the_spec_is_pulled_once_and_built_upon(
+    registry: LocalRegistry, sklearn_project: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    base = random_image(tmp_path / "blobs", seed=65)
+    with RegistryClient(registry.host) as client:
+        push(client, "bases/tiny", base, tag="1")
+    project = tmp_path / "project"
+    shutil.copytree(sklearn_project, project)
+    spec = project / "shipml.yaml"
+    spec.write_text(spec.read_text() + f"base: {registry.host}/bases/tiny:1\n")
+
+    built = shipml("build", str(project), "-t", "local/on-tiny:1", env=env)
+    assert built.returncode == 0, built.stderr
+    assert f"base {registry.host}/bases/tiny:1: pulled 2" in built.stderr
+    store = Store.open(Path(env["SHIPML_HOME"]) / "store")
+    image = store.image(built.stdout.strip())
+    assert [layer.digest() for layer in image.layers()[:2]] == [
+        layer.digest() for layer in base.layers()
+    ]
+    assert str(base.digest()) in (project / "shipml.lock").read_text()
+
+    before = len(registry.requests())
+    again = shipml("build", str(project), "-t", "local/on-tiny:2", env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == built.stdout
+    assert registry.requests()[before:] == []  # the base came from the store

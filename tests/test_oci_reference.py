@@ -6,7 +6,7 @@ import pytest
 
 from shipml.errors import FormatError
 from shipml.oci.digest import Digest
-from shipml.oci.reference import Reference, parse_reference
+from shipml.oci.reference import Reference, names_registry, parse_reference
 
 HEX = "a" * 64
 
@@ -97,3 +97,22 @@ def test_constructed_references_are_validated_too() -> None:
         Reference.parse("r.io/app").with_tag("no good")
     with pytest.raises(FormatError, match="must be lowercase"):
         Reference("r.io", "App", "1")
+
+
+@pytest.mark.parametrize(
+    ("text", "explicit"),
+    [
+        ("ghcr.io/o/a:1", True),
+        ("localhost:5000/a", True),
+        ("localhost/a", True),
+        ("docker.io/library/python:3.11", True),
+        ("127.0.0.1:5000/a", True),
+        ("python:3.11", False),
+        ("team/app", False),
+        ("ubuntu", False),
+    ],
+)
+def test_names_registry_tells_an_explicit_registry_from_implied_docker_hub(
+    text: str, explicit: bool
+) -> None:
+    assert names_registry(text) is explicit

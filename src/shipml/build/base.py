@@ -2,7 +2,8 @@
 
 The default base is Debian with Python and what manylinux wheels need, built with mmdebstrap
 (reproducible under SOURCE_DATE_EPOCH); ``base: oci-archive:FILE`` or ``base: oci:DIR[:TAG]``
-name an image on disk, which the caller opens (the build never reads stores or registries).
+name an image on disk, ``base: REGISTRY/REPO:TAG`` (or ``@sha256:...``) one in a registry; the
+caller opens those (the build never reads stores or registries).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from pathlib import Path, PurePosixPath
 
 from shipml.build.recipes import Recipe
 from shipml.build.uv import Target
-from shipml.errors import BuildError
+from shipml.errors import BuildError, FormatError
 from shipml.layers import Entry, EntryKind, Owner
 from shipml.mutate import Addition, append_layers, scratch, with_config
 from shipml.oci.config import ContainerConfig, History
 from shipml.oci.image import Image, Layer
 from shipml.oci.platform import Platform
+from shipml.oci.reference import Reference, names_registry
 from shipml.spec import Spec
 
 # The Debian release whose python3 is each supported Python, and its glibc (manylinux tag).
@@ -99,7 +101,19 @@ class FileBase:
         return f"{self.transport}:{self.path.name}" + (f":{self.tag}" if self.tag else "")
 
 
-Base = DebianBase | FileBase
+@dataclass(frozen=True, slots=True)
+class RegistryBase:
+    """A base image in a registry (``REGISTRY/REPO:TAG`` or ``@sha256:...``); the CLI pulls it."""
+
+    reference: Reference
+
+    @property
+    def name(self) -> str:
+        """How the lock and the labels name this base."""
+        return str(self.reference)
+
+
+Base = DebianBase | FileBase | RegistryBase
 
 
 def parse_base(spec: Spec, project: Path) -> Base:
@@ -120,10 +134,16 @@ def parse_base(spec: Spec, project: Path) -> Base:
                     hint=f"give an existing {transport} path, relative to shipml.yaml",
                 )
             return FileBase(transport, path, tag or None)
-    raise BuildError(
-        f"shipml.yaml base: {text!r} is not a base this build can read",
-        hint="use 'oci-archive:FILE', 'oci:DIR[:TAG]', 'debian:bookworm', or leave it out",
+    hint = (
+        "use 'REGISTRY/REPO:TAG' (e.g. docker.io/library/python:3.11-slim), "
+        "'oci-archive:FILE', 'oci:DIR[:TAG]', 'debian:bookworm', or leave it out"
     )
+    if not names_registry(text):
+        raise BuildError(f"shipml.yaml base: {text!r} is not a base this build can read", hint=hint)
+    try:
+        return RegistryBase(Reference.parse(text))
+    except FormatError as e:
+        raise BuildError(f"shipml.yaml base: {e.message}", hint=e.hint or hint) from e
 
 
 def debian_base(spec: Spec, *, release: str | None = None) -> DebianBase:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from shipml.build.base import GID, UID, FileBase, parse_base
+from shipml.build.base import GID, UID, FileBase, RegistryBase, parse_base
 from shipml.build.builder import ENTRYPOINT, IMAGE_ENV
 from shipml.build.lock import Lock
 from shipml.build.recipes import PROJECT_DIR, SITE_DIR, code_recipe, model_paths, runtime_recipe
@@ -38,6 +38,11 @@ def dockerfile(
         raise BuildError(
             f"base {base.name} is a file on disk, which a Dockerfile cannot name",
             hint="push it to a registry and edit the FROM line, or use the default base",
+        )
+    if isinstance(base, RegistryBase):
+        raise BuildError(
+            f"base {base.name} is not Debian, whose packages the generated Dockerfile installs",
+            hint="generate it with the default base, then edit its second FROM line",
         )
     requirements = lock.platform(platform).requirements
     reqs_file = f"{CONTEXT_DIR}/requirements-{platform.replace('/', '-')}.txt"

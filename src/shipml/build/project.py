@@ -11,6 +11,7 @@ from shipml.build.base import (
     Base,
     DebianBase,
     FileBase,
+    RegistryBase,
     debian_image,
     debian_recipe,
     parse_base,
@@ -46,7 +47,7 @@ from shipml.spec import Spec, load_spec
 
 # Opens a base image on disk (an OCI layout or an oci-archive) for one platform; the CLI
 # supplies it, since the build itself reads no stores or archives.
-OpenBase = Callable[[FileBase, Platform], Image]
+OpenBase = Callable[[FileBase | RegistryBase, Platform], Image]
 DEFAULT_PLATFORM = Platform("linux", "amd64")
 
 

@@ -1,22 +1,32 @@
-"""Opening a base image on disk (``oci:DIR[:TAG]`` or ``oci-archive:FILE``) for a build."""
+"""Opening a build's base: on disk (``oci:DIR[:TAG]``, ``oci-archive:FILE``) or in a registry."""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 
 from shipml.archive import OciArchive
-from shipml.build.base import FileBase
+from shipml.build.base import FileBase, RegistryBase
 from shipml.build.project import OpenBase
+from shipml.cli.registry_options import registry_base
 from shipml.errors import BuildError, ShipmlError
 from shipml.layout import Store
 from shipml.oci.image import Image, image_for_platform
 from shipml.oci.platform import Platform
 
 
-def base_opener(stack: ExitStack) -> OpenBase:
-    """An OpenBase whose archives stay open (their blobs are read late) until ``stack`` closes."""
+def base_opener(
+    stack: ExitStack, *, pull_into: Store | None = None, insecure: list[str] | None = None
+) -> OpenBase:
+    """An OpenBase whose archives stay open (their blobs are read late) until ``stack`` closes.
 
-    def open_base(base: FileBase, platform: Platform) -> Image:
+    A registry base is pulled into ``pull_into`` (default: the user's store) once, then read
+    from there.
+    """
+
+    def open_base(base: FileBase | RegistryBase, platform: Platform) -> Image:
+        if isinstance(base, RegistryBase):
+            images = pull_into or Store.open()
+            return registry_base(base.name, images, platform=platform, insecure=insecure)
         try:
             if base.transport == "oci-archive":
                 found = stack.enter_context(OciArchive(base.path)).open(base.tag)

@@ -93,7 +93,7 @@ def build(
         result = build_project(
             project,
             cache=LayerCache(default_cache_dir()),
-            open_base=base_opener(stack),
+            open_base=base_opener(stack, pull_into=open_store(store), insecure=insecure),
             platforms=platforms,
             compression=compression,
             reporter=LayerProgress(bars),

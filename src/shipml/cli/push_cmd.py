@@ -14,14 +14,13 @@ from shipml.cli.registry_options import (
     PasswordStdinOpt,
     UsernameOpt,
     explicit_credential,
-    names_registry,
     open_client,
     push_image,
 )
 from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
 from shipml.errors import NotFoundError
 from shipml.oci.image import Image, ImageIndex
-from shipml.oci.reference import Reference
+from shipml.oci.reference import Reference, names_registry
 from shipml.registry.push import PushResult
 from shipml.registry.remote import remote_artifact
 

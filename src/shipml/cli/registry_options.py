@@ -21,11 +21,11 @@ from rich.progress import (
 from shipml.cli.console import err_console
 from shipml.errors import AuthError, NotFoundError, SpecError
 from shipml.layout import Store
-from shipml.oci.digest import Digest
 from shipml.oci.image import Image, ImageIndex
 from shipml.oci.platform import Platform
-from shipml.oci.reference import DEFAULT_REGISTRY, Reference
+from shipml.oci.reference import Reference, names_registry
 from shipml.registry import credentials
+from shipml.registry import progress as transfer
 from shipml.registry.client import RegistryClient
 from shipml.registry.credentials import Credential
 from shipml.registry.progress import Outcome
@@ -47,12 +47,6 @@ PasswordStdinOpt = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password or token from stdin.")
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, max=32, help="Parallel blobs.")]
-
-
-def names_registry(text: str) -> bool:
-    """Whether a reference spells out its registry (``r.io/app``, not the implicit Docker Hub)."""
-    ref = Reference.parse(text)
-    return ref.registry != DEFAULT_REGISTRY or text.startswith(("docker.io/", "index.docker.io/"))
 
 
 def read_password_stdin() -> str:
@@ -135,23 +129,21 @@ def registry_base(
     store: Store,
     *,
     platform: Platform,
-    pinned: Digest | None = None,
     insecure: list[str] | None = None,
+    progress: transfer.Progress | None = None,
 ) -> Image:
-    """A spec's registry base (``REGISTRY/REPO:TAG`` or ``@sha256:...``) from the store.
+    """A registry base image (``REGISTRY/REPO:TAG`` or ``...@sha256:...``) from the store.
 
-    Pulled into the store the first time only: later builds find it there by its tag, or by
-    the digest the lock ``pinned``, without touching the network.
+    Pulled into the store the first time only; later builds find it there by tag or digest,
+    without touching the network. ``progress`` may draw bars (a build already draws its own).
     """
     ref = Reference.parse(text)
-    if pinned is not None:
-        ref = ref.with_digest(pinned)
     try:
         return store.image(str(ref))
     except NotFoundError:
         pass
-    with open_client(ref, insecure=insecure) as client, progress_bars() as bars:
-        result = pull(client, ref, store, platform=platform, progress=bars)
+    with open_client(ref, insecure=insecure) as client:
+        result = pull(client, ref, store, platform=platform, progress=progress)
     err_console.print(f"base {ref.familiar()}: {summary(result.outcomes.values())}")
     return store.image(str(result.descriptor.digest))
 

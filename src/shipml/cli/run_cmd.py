@@ -19,7 +19,7 @@ import typer
 
 from shipml.cli.console import err_console, out_console
 from shipml.cli.engine_opts import EngineOpt, StopTimeoutOpt
-from shipml.cli.registry_options import InsecureOpt, names_registry, open_client, progress_bars
+from shipml.cli.registry_options import InsecureOpt, open_client, progress_bars
 from shipml.cli.store_opts import StoreOpt, open_store
 from shipml.engines.base import REF_LABEL, Engine, Publish, RunOptions
 from shipml.engines.detect import find_engine
@@ -28,7 +28,7 @@ from shipml.engines.transfer import EngineImage, ensure_image
 from shipml.errors import EngineError, NotFoundError
 from shipml.layout import Store
 from shipml.oci.platform import Platform
-from shipml.oci.reference import Reference
+from shipml.oci.reference import Reference, names_registry
 from shipml.registry.pull import pull
 
 DEFAULT_PORT = 8080

@@ -109,6 +109,13 @@ def parse_reference(text: str) -> Reference:
     return Reference(registry, repository, tag, digest)
 
 
+def names_registry(text: str) -> bool:
+    """Whether ``text`` spells out its registry (``r.io/app``, ``localhost:5000/app``), rather
+    than leaving Docker Hub implied (``app``, ``team/app``)."""
+    first, slash, _ = text.partition("/")
+    return bool(slash) and (any(c in first for c in ".:") or first == "localhost")
+
+
 def _split_registry(name: str) -> tuple[str, str]:
     first, slash, remainder = name.partition("/")
     # normalize.go splitDockerDomain: a first component is a host only with '.', ':' or
