@@ -153,6 +153,11 @@ def test_explicit_credentials_and_clear_usage_errors(
     assert missing.returncode == 5 and "no image nothing/here:1" in missing.stderr
     bad = shipml("pull", "Bad//Ref", env=env)
     assert bad.returncode != 0 and "invalid" in bad.stderr
+    # build --push checks where it will push before it builds anything.
+    untagged = shipml("build", str(tmp_path), "--push", env=env)
+    assert untagged.returncode == 2 and "--push needs --tag" in untagged.stderr
+    hub = shipml("build", str(tmp_path), "--push", "-t", "team/model:1", env=env)
+    assert hub.returncode == 2 and "team/model:1 names no registry" in hub.stderr
 
 
 def test_a_registry_base_is_pulled_once_then_found_by_tag_or_digest(
