@@ -16,6 +16,9 @@ from shipml.engines.base import Engine, Publish, RunOptions
 from shipml.errors import EngineError
 
 READY_PATH = "/v2/health/ready"
+# The server stays up when its model fails to load, answering 500 here (so an orchestrator's
+# liveness probe restarts it): no point waiting for readiness then.
+LIVE_PATH = "/v2/health/live"
 LOG_LINES = 30
 _STATE_EVERY_S = 0.5  # `inspect` costs a process start; the HTTP probe is cheap
 
@@ -56,12 +59,15 @@ def last_logs(engine: Engine, name: str, lines: int = LOG_LINES) -> str:
         return ""
 
 
-def _answers_ready(url: str) -> bool:
+def _status(url: str) -> int | None:
+    """The HTTP status of GET ``url``; None when nothing answered (refused, reset, timeout)."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
+            return int(response.status)
+    except urllib.error.HTTPError as e:
+        return e.code
     except (OSError, http.client.HTTPException):
-        return False  # refused, reset, 503 while loading (HTTPError is an OSError)
+        return None
 
 
 def _failure(engine: Engine, name: str, what: str, hint: str | None = None) -> EngineError:
@@ -77,13 +83,15 @@ def wait_ready(
     *,
     timeout_s: float,
     began: float,
+    live_url: str | None = None,
     clock: Callable[[], float] = time.monotonic,
     interval_s: float = 0.02,
 ) -> float:
-    """Seconds from ``began`` until GET ``url`` answers 200; EngineError if the container stops."""
+    """Seconds from ``began`` until GET ``url`` answers 200; EngineError if the container
+    stops, or ``live_url`` answers 500 (its model failed to load)."""
     checked = began
     while True:
-        if _answers_ready(url):
+        if _status(url) == 200:
             return clock() - began
         now = clock()
         if now - checked >= _STATE_EVERY_S:
@@ -91,6 +99,8 @@ def wait_ready(
             state = engine.state(name)
             if not state.running:
                 raise _failure(engine, name, f"{state.why()} before it was ready")
+            if live_url is not None and _status(live_url) == 500:
+                raise _failure(engine, name, "runs, but its model failed to load")
         if now - began > timeout_s:
             raise _failure(
                 engine, name, f"was not ready after {timeout_s:.0f} s",
@@ -105,10 +115,12 @@ def start(
     *,
     timeout_s: float = 120.0,
     path: str = READY_PATH,
+    live_path: str | None = LIVE_PATH,
     clock: Callable[[], float] = time.monotonic,
 ) -> Started:
-    """Run ``options`` and wait for ``path`` on its first published port; a failed container
-    is removed after its logs are read into the error."""
+    """Run ``options`` and wait for ``path`` on its first published port (``live_path``
+    answering 500 means it never will); a failed container is removed after its logs are read
+    into the error."""
     if not options.publish:
         raise EngineError("publish a port (-p) so shipml can tell when the server is ready")
     for publish in options.publish:
@@ -117,8 +129,9 @@ def start(
     began = clock()
     container_id = engine.run(options)
     try:
+        live = url + live_path if live_path else None
         seconds = wait_ready(engine, options.name, url + path, timeout_s=timeout_s,
-                             began=began, clock=clock)
+                             began=began, live_url=live, clock=clock)
     except BaseException:
         with contextlib.suppress(EngineError):
             engine.remove(options.name)
