@@ -99,12 +99,19 @@ def runtime_recipe(python: str | None = None) -> Recipe:
                for name in SHIPML_FILES if (package / name).is_file()]
     entries += tree_entries(package / "runtime", dest / "runtime",
                             exclude=_ignored(("__pycache__", "*.pyc")))
-    if python and compiler_for(python):
+    compiler = compiler_for(python) if python else None
+    if compiler is None:
+        return _listed("shipml", "the shipml serving runtime", entries)
+
+    def with_bytecode(_scratch: Path) -> list[Entry]:
+        # Compiled only when the layer is built: a cached layer costs no compilation.
         modules = [(e.source, "/" / e.path) for e in entries
                    if e.source is not None and e.path.suffix == ".py"]
-        entries += [bytes_entry(pyc_path(path), compile_file(source, path))
-                    for source, path in modules]
-    return _listed("shipml", "the shipml serving runtime", entries)
+        return entries + [bytes_entry(pyc_path(path), compile_file(source, path))
+                          for source, path in modules]
+
+    inputs = hashlib.sha256(f"{entries_digest(entries)}\0{compiler}".encode()).hexdigest()
+    return Recipe("shipml", "the shipml serving runtime", inputs, with_bytecode)
 
 
 def model_paths(project: Path, spec: Spec) -> list[Path]:
