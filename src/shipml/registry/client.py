@@ -77,7 +77,6 @@ class RegistryClient:
         credential: Credential | None = None,
         insecure: Collection[str] = (),
         retry: RetryPolicy = RetryPolicy(),
-        transport: httpx.BaseTransport | None = None,
         timeout_s: float = 60.0,
         max_connections: int = 16,
         sleep: Callable[[float], None] = time.sleep,
@@ -89,7 +88,6 @@ class RegistryClient:
         self._http = httpx.Client(
             base_url=api_base(registry, insecure=insecure),
             auth=self.auth,
-            transport=transport,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
             limits=httpx.Limits(max_connections=max_connections),
             headers={"User-Agent": "shipml"},
