@@ -295,7 +295,10 @@ def test_lock_and_dockerfile_verbs(project: Path, home: Path) -> None:
     assert (project / ".shipml" / "requirements-linux-amd64.txt").read_text() == (
         first.platform("linux/amd64").requirements
     )
-    assert (project / ".shipml" / "shipml" / "runtime" / "__main__.py").is_file()
+    # Readable by all: COPY keeps modes, and the image runs as an unprivileged user.
+    for path in (project / ".shipml" / "shipml" / "runtime" / "__main__.py", dockerfile,
+                 project / "shipml.lock"):
+        assert path.stat().st_mode & 0o777 == 0o644
 
 
 @pytest.fixture(autouse=True)

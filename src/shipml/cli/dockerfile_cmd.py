@@ -40,8 +40,10 @@ def dockerfile(
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(path) as f:
             f.write(data)
+        path.chmod(0o644)
     with atomic_file(target) as f:
         f.write(context.dockerfile.encode())
+    target.chmod(0o644)  # files to commit, not the temp files' private 0600
     err_console.print(f"build it with: docker build -t {spec.name}:{spec.version} {project}",
                       markup=False, highlight=False)
     out_console.print(str(target), markup=False, highlight=False)
