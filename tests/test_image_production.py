@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from shipml.engines.podman import Podman
+from shipml.engines.transfer import ensure_image
 from shipml.layout import Store
 from shipml.testing.engines import podman_usable, remove_engine_images
 from shipml.testing.registry import LocalRegistry
@@ -231,3 +233,16 @@ def test_a_bad_model_is_reported_with_its_log_lines(built: Built, tmp_path: Path
     assert "runs, but its model failed to load; its last log lines:" in failed.stderr
     assert "not a readable joblib/pickle file" in failed.stderr
     assert '"level": "error"' in failed.stderr and "hint" not in failed.stderr
+
+
+def test_sigterm_while_the_model_loads_exits_cleanly(built: Built) -> None:
+    image = ensure_image(Podman("podman"), Store.open(built.home / "store"), REF).id
+    name = f"shipml-production-load-{free_port()}"
+    try:
+        assert podman("run", "-d", "--name", name, image).returncode == 0
+        began = time.monotonic()
+        assert podman("stop", "--time", "30", name).returncode == 0
+        assert time.monotonic() - began < 25, "SIGTERM did not stop the loading server"
+        assert inspect(name)["State"]["ExitCode"] == 0
+    finally:
+        podman("rm", "--force", name)
