@@ -28,7 +28,8 @@ EXAMPLES = ROOT / "examples"
 def train_example(name: str, dest: Path) -> Path:
     """Copy examples/NAME to dest and run its train.py there; returns the project directory."""
     project = dest / name
-    shutil.copytree(EXAMPLES / name, project, ignore=shutil.ignore_patterns("*.joblib", "__pycache__"))
+    shutil.copytree(EXAMPLES / name, project,
+                    ignore=shutil.ignore_patterns("*.joblib", "__pycache__"))
     subprocess.run([sys.executable, "train.py", str(project)], cwd=project, check=True,
                    capture_output=True)
     return project
