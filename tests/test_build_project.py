@@ -104,7 +104,7 @@ def test_build_writes_a_valid_layered_image(built: tuple[Path, Path, dict[str, A
     labels = run.labels
     assert labels["org.opencontainers.image.title"] == "sklearn-classifier"
     assert labels["org.opencontainers.image.version"] == "1.0.0"
-    assert labels["io.shipml.flavor"] in {"sklearn", "auto"}
+    assert labels["io.shipml.flavor"] == "sklearn"
     assert labels["io.shipml.spec-digest"].startswith("sha256:")
     lock = read_lock(project / "shipml.lock")
     assert lock is not None

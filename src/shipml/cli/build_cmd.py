@@ -17,10 +17,13 @@ from shipml.cli.build_base import base_opener
 from shipml.cli.console import err_console, out_console
 from shipml.cli.registry_options import InsecureOpt, push_refs, require_registry_tags
 from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
+from shipml.errors import ShipmlError
 from shipml.oci.image import Image
 from shipml.oci.mediatypes import Compression
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
+from shipml.runtime.flavors import detect_flavor
+from shipml.spec import load_spec
 
 PlatformOpt = Annotated[
     list[str] | None,
@@ -54,6 +57,17 @@ class LayerProgress:
             f"  {status}",
             markup=False, highlight=False, soft_wrap=True,
         )
+
+
+def model_flavor(project: Path) -> str | None:
+    """The flavor the server will load the model with (for the image's labels), if known now."""
+    try:
+        model = load_spec(project).model
+        if model.flavor or model.predictor:
+            return model.flavor or "custom"
+        return detect_flavor(project / model.path)
+    except ShipmlError:
+        return None  # the build itself reports what is wrong
 
 
 def parse_platforms(values: list[str] | None) -> list[Platform]:
@@ -97,6 +111,7 @@ def build(
             platforms=platforms,
             compression=compression,
             reporter=LayerProgress(bars),
+            flavor=model_flavor(project),
         )
         spec = result.spec
         names = tag or [f"{spec.name}:{spec.version}", f"{spec.name}:latest"]
