@@ -58,7 +58,8 @@ def ready(url: str) -> bool:
 def test_run_detached_from_the_store_then_ps_logs_stop(env: dict[str, str], tmp_path: Path) -> None:
     ref = stored(env, tmp_path, "localhost/cli-run:1")
     port, name = free_port(), f"shipml-cli-{free_port()}"
-    result = shipml("run", ref, "-d", "--name", name, "-p", str(port), "-e", "A=1", env=env)
+    proxied = {**env, "http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    result = shipml("run", ref, "-d", "--name", name, "-p", str(port), "-e", "A=1", env=proxied)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"http://127.0.0.1:{port}\n"
     assert "ready in" in result.stderr and "copied into podman" in result.stderr
