@@ -186,6 +186,21 @@ def test_model_only_change_rebuilds_only_the_model_layer(
     assert layers(changed)["deps"]["digest"] == layers(first)["deps"]["digest"]
 
 
+def test_relock_keeps_the_layers_the_pins_decide(
+    tmp_path: Path, built: tuple[Path, Path, dict[str, Any]]
+) -> None:
+    source, built_home, first = built
+    project, home = tmp_path / "p", tmp_path / "home"
+    shutil.copytree(source, project)
+    shutil.copytree(built_home, home)
+    shipml("lock", str(project), home=home, env={"SOURCE_DATE_EPOCH": "1800000000"})
+    relocked = build_json(project, home)
+    assert {n: layer["cached"] for n, layer in layers(relocked).items()} == {
+        "deps": True, "shipml": True, "model": False, "code": False  # files dated anew
+    }
+    assert layers(relocked)["deps"]["digest"] == layers(first)["deps"]["digest"]
+
+
 def test_clean_builds_in_two_directories_are_identical(
     tmp_path: Path, sklearn_project: Path, debian_home: Path
 ) -> None:

@@ -237,7 +237,8 @@ def debian_recipe(base: DebianBase, platform: Platform) -> Recipe:
         return rootfs_entries(tar_path, scratch / "files")
 
     packages = ", ".join(base.packages)
-    return Recipe("base", f"Debian {base.release} ({packages})", base.key(platform), entries)
+    return Recipe("base", f"Debian {base.release} ({packages})", base.key(platform), entries,
+                  DEBIAN_EPOCH)
 
 
 def debian_image(base: DebianBase, layer: Layer, platform: Platform) -> Image:

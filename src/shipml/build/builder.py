@@ -98,12 +98,14 @@ def cached_layer(
     cache: LayerCache,
     *,
     compression: Compression,
-    mtime: int,
+    epoch: int,
     reporter: Reporter,
 ) -> BuiltLayer:
-    """The recipe's layer from the cache, or built now and cached."""
+    """The recipe's layer from the cache, or built now and cached (files dated ``epoch``
+    unless the recipe fixes their mtime)."""
     reporter.started(recipe.name, recipe.description)
     began = time.monotonic()
+    mtime = epoch if recipe.mtime is None else recipe.mtime
     key = cache.key(recipe.inputs, compression=compression, mtime=mtime)
     layer = cache.lookup(key)
     cached = layer is not None
@@ -129,7 +131,8 @@ def build_image(
 ) -> BuildResult:
     """The project's image for ``target``: base, deps, shipml runtime, model, code + spec.
 
-    Every timestamp is ``epoch``, so the same inputs give the same digest anywhere.
+    Timestamps are ``epoch`` (or fixed, for layers the lock alone decides), so the same inputs
+    give the same digest anywhere.
     """
     reporter = reporter or Silent()
     pins = lock.platform(str(target.platform))
@@ -141,7 +144,7 @@ def build_image(
     )
     stamp = rfc3339(epoch)
     built = tuple(
-        cached_layer(r, cache, compression=compression, mtime=epoch, reporter=reporter)
+        cached_layer(r, cache, compression=compression, epoch=epoch, reporter=reporter)
         for r in recipes
     )
     image = append_layers(

@@ -75,7 +75,7 @@ def base_images(
     for platform in platforms:
         if isinstance(base, DebianBase):
             built = cached_layer(debian_recipe(base, platform), cache,
-                                 compression=Compression.GZIP, mtime=DEBIAN_EPOCH,
+                                 compression=Compression.GZIP, epoch=DEBIAN_EPOCH,
                                  reporter=reporter)
             image = debian_image(base, built.layer, platform)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
@@ -33,14 +33,24 @@ DEFAULT_IGNORES = (
 )
 
 
+# File mtime of the layers whose content the lock and shipml's version alone decide (deps,
+# runtime): not the project's SOURCE_DATE_EPOCH, so a re-lock with the same pins or another
+# project with the same pins gets the very same blobs (cached here, deduplicated by registries).
+PINNED_MTIME = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Recipe:
-    """One layer: a name, the digest of its inputs, and how to list its entries given scratch."""
+    """One layer: a name, the digest of its inputs, and how to list its entries given scratch.
+
+    ``mtime`` fixes the files' timestamps; None gives them the project's SOURCE_DATE_EPOCH.
+    """
 
     name: str
     description: str
     inputs: str
     entries: Callable[[Path], Iterable[Entry]]
+    mtime: int | None = None
 
 
 def entries_digest(entries: Iterable[Entry]) -> str:
@@ -87,7 +97,7 @@ def deps_recipe(requirements: str, target: Target) -> Recipe:
         return tree_entries(site, SITE_DIR, exclude=_ignored(("bin",)))
 
     count = sum(1 for line in requirements.splitlines() if "==" in line)
-    return Recipe("deps", f"{count} pinned Python packages", inputs, entries)
+    return Recipe("deps", f"{count} pinned Python packages", inputs, entries, PINNED_MTIME)
 
 
 def runtime_recipe(python: str | None = None) -> Recipe:
@@ -101,7 +111,8 @@ def runtime_recipe(python: str | None = None) -> Recipe:
                             exclude=_ignored(("__pycache__", "*.pyc")))
     compiler = compiler_for(python) if python else None
     if compiler is None:
-        return _listed("shipml", "the shipml serving runtime", entries)
+        return replace(_listed("shipml", "the shipml serving runtime", entries),
+                       mtime=PINNED_MTIME)
 
     def with_bytecode(_scratch: Path) -> list[Entry]:
         # Compiled only when the layer is built: a cached layer costs no compilation.
@@ -111,7 +122,7 @@ def runtime_recipe(python: str | None = None) -> Recipe:
                           for source, path in modules]
 
     inputs = hashlib.sha256(f"{entries_digest(entries)}\0{compiler}".encode()).hexdigest()
-    return Recipe("shipml", "the shipml serving runtime", inputs, with_bytecode)
+    return Recipe("shipml", "the shipml serving runtime", inputs, with_bytecode, PINNED_MTIME)
 
 
 def model_paths(project: Path, spec: Spec) -> list[Path]:
