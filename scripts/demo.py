@@ -6,6 +6,7 @@ command, as a user would type it; the timings of each are printed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -34,16 +35,10 @@ def step(title: str) -> Iterator[None]:
     timings.append((title, time.perf_counter() - started))
 
 
-def shipml(*args: str, env: dict[str, str] | None = None) -> str:
+def shipml(*args: str) -> str:
     """Run a shipml command, echo it, return its stdout (stderr shows progress as it goes)."""
     print("$ shipml " + " ".join(args), flush=True)
-    result = subprocess.run(
-        [SHIPML, *args],
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
+    result = subprocess.run([SHIPML, *args], check=True, stdout=subprocess.PIPE, text=True)
     print(result.stdout, end="", flush=True)
     return result.stdout.strip()
 
@@ -62,8 +57,6 @@ def main() -> None:
     project = WORK / "sklearn-classifier"
     project.mkdir(parents=True)
     shutil.copy(EXAMPLE / "shipml.yaml", project)
-    store = WORK / "store"
-    env = {"SHIPML_HOME": str(WORK / "home")}
 
     with step("train the example model"):
         subprocess.run([sys.executable, str(EXAMPLE / "train.py"), str(project)], check=True)
@@ -82,44 +75,38 @@ def main() -> None:
         return
 
     with step("build the image (no Docker daemon)"):
-        shipml(
-            "build", str(project), "-t", "sklearn-classifier:demo", "--store", str(store), env=env
-        )
-
-    with step("start a local registry and push"):
-        registry = local_registry(WORK / "registry")
-        reg = registry.__enter__()
-        try:
-            ref = f"{reg.host}/demo/sklearn-classifier:1.0.0"
-            shipml("push", "sklearn-classifier:demo", ref, "--store", str(store), env=env)
-        except BaseException:
-            registry.__exit__(*sys.exc_info())
-            raise
+        shipml("build", str(project), "-t", "sklearn-classifier:demo")
 
     name = f"shipml-demo-{os.getpid()}"
-    try:
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(clean_up, name)
+        with step("start a local registry on 127.0.0.1 and push"):
+            registry = cleanup.enter_context(local_registry(WORK / "registry"))
+            ref = f"{registry.host}/demo/sklearn-classifier:1.0.0"
+            shipml("push", "sklearn-classifier:demo", ref)
         with step("run the pushed image in the local engine"):
+            # A store of its own, so the image really comes from the registry.
             url = shipml(
-                "run",
-                ref,
-                "--name",
-                name,
-                "--detach",
-                "-p",
-                f"127.0.0.1:{free_port()}:8080",
-                "--store",
-                str(WORK / "run-store"),
-                env=env,
-            )
+                "run", ref, "--name", name, "--detach", "-p", f"127.0.0.1:{free_port()}:8080",
+                "--store", str(WORK / "run-store"),
+            )  # fmt: skip
         with step("predict against the container"):
             answer = json.loads(shipml("predict", url, "--data", request))
-            probs = answer["outputs"][0]["data"]
-            print(f"predict_proba of the first row: {probs[:2]}")
-    finally:
-        with step("clean up"):
-            subprocess.run([SHIPML, "stop", name], check=False, env={**os.environ, **env})
-            registry.__exit__(None, None, None)
+            print(f"predict_proba of the first two rows: {answer['outputs'][0]['data']}")
     report()
+
+
+def clean_up(container: str) -> None:
+    """Stop the container, drop its image from the engine and the demo's files."""
+    with step("clean up"):
+        subprocess.run([SHIPML, "stop", container], check=False)
+        for line in subprocess.run(
+            ["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+            capture_output=True, text=True, check=False,
+        ).stdout.splitlines():  # fmt: skip
+            if "demo/sklearn-classifier" in line:
+                subprocess.run(["podman", "rmi", "-f", line], capture_output=True, check=False)
+        shutil.rmtree(WORK, ignore_errors=True)
 
 
 def report() -> None:
