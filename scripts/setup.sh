@@ -21,6 +21,6 @@ if ! python3 -c "import ensurepip, venv" 2>/dev/null && [ "$(id -u)" -eq 0 ]; th
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3-venv >/dev/null
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip -q
+.venv/bin/python -m pip --version >/dev/null 2>&1 || .venv/bin/python -m ensurepip >/dev/null
 .venv/bin/python -m pip install -q --upgrade pip uv >/dev/null
 .venv/bin/uv pip install -q -p .venv/bin/python -e '.[dev]'
