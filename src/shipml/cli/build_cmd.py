@@ -22,7 +22,6 @@ from shipml.oci.image import Image
 from shipml.oci.mediatypes import Compression
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
-from shipml.runtime.flavors import detect_flavor
 from shipml.spec import load_spec
 
 PlatformOpt = Annotated[
@@ -61,6 +60,8 @@ class LayerProgress:
 
 def model_flavor(project: Path) -> str | None:
     """The flavor the server will load the model with (for the image's labels), if known now."""
+    from shipml.runtime.flavors import detect_flavor  # numpy: only when a build needs it
+
     try:
         model = load_spec(project).model
         if model.flavor or model.predictor:

@@ -11,7 +11,6 @@ import typer
 
 from shipml.cli.console import out_console
 from shipml.errors import SpecError
-from shipml.runtime.flavors import detect_flavor
 from shipml.spec import SPEC_FILENAME, ModelSpec, Spec, dump_spec
 
 # What each flavor needs at serving time: (requirement name, distribution installed here whose
@@ -38,6 +37,8 @@ def _dns_name(text: str) -> str:
 
 def spec_for(model_file: Path, *, name: str | None = None) -> Spec:
     """A starting spec for a model file: its flavor, a name, and pinned requirements."""
+    from shipml.runtime.flavors import detect_flavor  # numpy: only for init, not every verb
+
     flavor = detect_flavor(model_file)
     project = model_file.parent
     return Spec(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shipml.cli.console import err_console
-from shipml.deploy.kubernetes import Cluster
 from shipml.deploy.rollout import RolloutState
+
+if TYPE_CHECKING:  # the kubernetes client takes ~0.2 s to import: only verbs that connect pay
+    from shipml.deploy.kubernetes import Cluster
 
 ContextOpt = Annotated[
     str | None, typer.Option("--context", help="kubeconfig context (default: the current one).")
@@ -28,6 +30,8 @@ WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the ro
 
 def connect(context: str | None, namespace: str | None) -> Cluster:
     """The cluster from KUBECONFIG, ~/.kube/config or in-cluster; says which namespace on stderr."""
+    from shipml.deploy.kubernetes import Cluster
+
     cluster = Cluster.connect(context=context, namespace=namespace)
     where = f"cluster {cluster.api.configuration.host}, namespace {cluster.namespace}"
     err_console.print(where, soft_wrap=True, markup=False)
