@@ -153,6 +153,25 @@ def test_foreground_run_streams_logs_and_drains_on_ctrl_c(
     assert shipml("ps", "--all", "--json", env=env).stdout.strip() == "[]"
 
 
+def test_foreground_run_ends_when_shipml_stop_removes_its_container(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    ref = stored(env, tmp_path, "localhost/cli-fg-stop:1")
+    name = f"shipml-cli-fg-{free_port()}"
+    process = subprocess.Popen([SHIPML, "run", ref, "--name", name, "-p", str(free_port())],
+                               env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    try:
+        assert process.stdout.readline().startswith("http://127.0.0.1:")
+        assert shipml("stop", name, env=env).returncode == 0
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert f"{name} was stopped and removed" in err
+
+
 def test_unknown_names_and_missing_engines(env: dict[str, str], tmp_path: Path) -> None:
     result = shipml("stop", "not-ours", env=env)
     assert result.returncode == 7 and "not a container shipml started" in result.stderr

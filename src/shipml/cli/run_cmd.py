@@ -94,7 +94,11 @@ def _follow(engine: Engine, started: Started, stop_timeout: int) -> None:
         for line in engine.logs(started.name, follow=True):
             err_console.file.write(line.decode(errors="replace"))
             err_console.file.flush()
-        state = engine.state(started.name)
+        try:
+            state = engine.state(started.name)
+        except EngineError:  # stopped and removed from elsewhere (`shipml stop`)
+            err_console.print(f"{started.name} was stopped and removed")
+            return
         engine.remove(started.name)
         raise EngineError(f"container {started.name} {state.why()}",
                           hint="`shipml run --detach` keeps the container to inspect")
