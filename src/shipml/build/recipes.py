@@ -25,7 +25,8 @@ PROJECT_DIR = PurePosixPath("/srv/shipml")
 # shipml's own files an image carries: the runtime and what it imports, nothing else.
 SHIPML_FILES = ("__init__.py", "errors.py", "spec.py", "py.typed")
 IGNORE_FILENAME = ".shipmlignore"
-# Never part of the code layer: VCS data, environments, caches, editor and notebook droppings.
+# Never part of the code layer: VCS data, environments, caches, editor and notebook droppings,
+# and .shipml/ (the files `shipml dockerfile` writes for a docker build context).
 DEFAULT_IGNORES = (
     ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "*.pyc", ".pytest_cache",
     ".mypy_cache", ".ruff_cache", ".ipynb_checkpoints", ".DS_Store", "node_modules",
