@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from shipml.engines.base import ImageSource, Publish, RunOptions
-from shipml.engines.podman import Podman
+from shipml.engines.podman import Podman, health_flags
 from shipml.engines.ready import start
 from shipml.engines.transfer import EngineImage, ensure_image
 from shipml.errors import EngineError
 from shipml.layout import Store
+from shipml.oci.config import Healthcheck
 from shipml.oci.mediatypes import Compression
 from shipml.oci.reference import Reference
 from shipml.testing.engines import busybox_image, podman_usable, remove_engine_images
@@ -51,6 +52,20 @@ def test_ps_json_is_parsed() -> None:
 def test_read_only_means_only_tmp_is_writable() -> None:
     args = Podman("podman", skopeo="").run_args(RunOptions("img", "n", read_only=True))
     assert args[-5:] == ["--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp", "img"]
+
+
+def test_the_healthcheck_goes_in_as_flags() -> None:
+    check = Healthcheck(("CMD", "python3", "-c", "print('x y')"), interval_ns=10**10,
+                        timeout_ns=5 * 10**9, start_period_ns=1_500_000_000, retries=3)
+    assert health_flags(check) == [
+        "--health-cmd", '["python3", "-c", "print(\'x y\')"]',
+        "--health-interval", "10s", "--health-timeout", "5s", "--health-start-period", "1.5s",
+        "--health-retries", "3",
+    ]
+    assert health_flags(Healthcheck(("CMD-SHELL", "exit 0"))) == ["--health-cmd", "exit 0"]
+    assert health_flags(Healthcheck(("NONE",))) == health_flags(None) == []
+    args = Podman("podman", skopeo="").run_args(RunOptions("img", "n", healthcheck=check))
+    assert args[-1] == "img" and args[args.index("--health-cmd") + 2] == "--health-interval"
 
 
 def test_skopeo_copies_gzip_images_in_docker_format(tmp_path: Path) -> None:
@@ -193,3 +208,24 @@ def test_a_port_in_use_is_reported_before_and_by_the_engine(
 def test_unknown_container_is_an_engine_error(podman: Podman) -> None:
     with pytest.raises(EngineError, match="podman inspect"):
         podman.state("shipml-no-such-container")
+
+
+@pytest.mark.podman
+def test_a_zstd_image_stays_oci_and_gets_its_healthcheck_from_flags(
+    podman: Podman, store: Store, tmp_path: Path, cleanup: list[str]
+) -> None:
+    probe = ("CMD", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:8080/v2/health/ready")
+    check = Healthcheck(probe, interval_ns=30 * 10**9, retries=2)
+    image = busybox_image(tmp_path / "layers", script=DRAINS, title="zstd",
+                          healthcheck=check, compression=Compression.ZSTD)
+    store.write(image, ref=Reference.parse("localhost/shipml-engine-test:zstd"))
+    loaded = ensure_image(podman, store, "localhost/shipml-engine-test:zstd")
+    cleanup.append(loaded.id)
+    info = json.loads(podman.call("image", "inspect", loaded.id))[0]
+    assert info["ManifestType"] == "application/vnd.oci.image.manifest.v1+json"
+    options = _options(loaded, cleanup, healthcheck=loaded.config.config.healthcheck)
+    start(podman, options, timeout_s=60)
+    assert json.loads(podman.call("inspect", options.name))[0]["Config"]["Healthcheck"]["Test"] == [
+        "CMD", *probe[1:]
+    ]
+    podman.call("healthcheck", "run", options.name)  # raises unless healthy

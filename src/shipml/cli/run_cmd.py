@@ -164,6 +164,7 @@ def run(
         env=variables,
         labels={REF_LABEL: ref},
         read_only=read_only,
+        healthcheck=image.config.config.healthcheck,
     )
     with err_console.status(f"starting {options.name}, waiting for {options.publish[0].url}"):
         started = start(engine, options, timeout_s=timeout)

@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from shipml.errors import EngineError
+from shipml.oci.config import Healthcheck
 from shipml.oci.image import Image
 
 # Every container shipml starts carries these labels; `shipml ps` lists only those.
 MANAGED_LABEL = "io.shipml.managed"
 REF_LABEL = "io.shipml.ref"
 DEFAULT_HOST_IP = "127.0.0.1"
-_PUBLISH = re.compile(r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(?P<host>\d+)(?::(?P<ctr>\d+))?$")
+_PUBLISH = re.compile(
+    r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|\d+\.\d+\.\d+\.\d+):)?(?P<host>\d+)(?::(?P<ctr>\d+))?$"
+)
 
 
 def _port(text: str, what: str, spec: str) -> int:
@@ -81,6 +84,7 @@ class RunOptions:
     env: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     read_only: bool = False  # read-only root filesystem with a writable tmpfs on /tmp only
+    healthcheck: Healthcheck | None = None  # the image's, for engines that may not read it
 
 
 @dataclass(frozen=True, slots=True)

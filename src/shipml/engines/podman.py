@@ -1,7 +1,8 @@
 """Podman: images go into containers-storage with skopeo (blob by blob), else by ``podman load``.
 
 skopeo copies in Docker schema 2 format when every layer is gzip: Podman reads a Healthcheck
-only from a Docker-format image config (libimage inspect), so the image's healthcheck works.
+only from a Docker-format image config (libimage inspect), so a plain ``podman run`` of the image
+has it too. ``shipml run`` also passes it as ``--health-*`` flags, for zstd images kept as OCI.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import json
 import shutil
 from typing import Any
 
-from shipml.engines.base import Container, ImageSource, Publish
+from shipml.engines.base import Container, ImageSource, Publish, RunOptions
 from shipml.engines.cli import CliEngine, run_tool
 from shipml.errors import EngineError
+from shipml.oci.config import Healthcheck
 from shipml.oci.mediatypes import Compression, layer_compression
 
 
@@ -45,6 +47,12 @@ class Podman(CliEngine):
             args += ["--format", "v2s2"]
         return [*args, source.layout, f"containers-storage:{source.name}"]
 
+    def run_args(self, options: RunOptions) -> list[str]:
+        """The common ``run`` arguments, plus the healthcheck as flags: Podman ignores an OCI
+        image's Healthcheck (skopeo keeps zstd images in OCI format)."""
+        args = super().run_args(options)
+        return [*args[:-1], *health_flags(options.healthcheck), args[-1]]
+
     def parse_ps(self, out: str) -> list[Container]:
         """``podman ps --format json``: one JSON array."""
         try:
@@ -52,6 +60,21 @@ class Podman(CliEngine):
             return [_container(row) for row in rows]
         except (ValueError, LookupError, TypeError) as e:
             raise EngineError(f"cannot read `podman ps` output: {e}") from e
+
+
+def health_flags(check: Healthcheck | None) -> list[str]:
+    """``podman run --health-*`` flags for a Docker-shaped healthcheck (none for NONE/absent)."""
+    if check is None or check.test[:1] not in (("CMD",), ("CMD-SHELL",)):
+        return []
+    # Podman takes exec form as a JSON array, shell form as a plain string.
+    command = json.dumps(list(check.test[1:])) if check.test[0] == "CMD" else check.test[1]
+    flags = ["--health-cmd", command]
+    for flag, ns in (("--health-interval", check.interval_ns),
+                     ("--health-timeout", check.timeout_ns),
+                     ("--health-start-period", check.start_period_ns)):
+        if ns:
+            flags += [flag, f"{ns / 1e9:g}s"]
+    return flags + (["--health-retries", str(check.retries)] if check.retries else [])
 
 
 def _container(row: dict[str, Any]) -> Container:

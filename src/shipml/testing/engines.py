@@ -10,8 +10,9 @@ from pathlib import Path
 from shipml.layers import Entry, EntryKind, bytes_entry, file_entry, write_layer
 from shipml.layers.entries import image_path
 from shipml.mutate import append_layers, canonical, scratch, with_config
-from shipml.oci.config import ContainerConfig
+from shipml.oci.config import ContainerConfig, Healthcheck
 from shipml.oci.image import Image
+from shipml.oci.mediatypes import Compression
 from shipml.oci.platform import Platform
 
 BUSYBOX = Path("/usr/bin/busybox")  # Debian's busybox-static: one static binary, no libc needed
@@ -24,7 +25,14 @@ def podman_usable() -> bool:
     return shutil.which("podman") is not None and bool(os.environ.get("CONTAINERS_CONF"))
 
 
-def busybox_image(out_dir: Path, *, script: str = SERVE, title: str = "busybox-test") -> Image:
+def busybox_image(
+    out_dir: Path,
+    *,
+    script: str = SERVE,
+    title: str = "busybox-test",
+    healthcheck: Healthcheck | None = None,
+    compression: Compression = Compression.GZIP,
+) -> Image:
     """A one-layer image running ``sh -c SCRIPT`` as user 65534, exposing 8080/tcp."""
     entries = [
         file_entry("bin/busybox", BUSYBOX),
@@ -32,7 +40,7 @@ def busybox_image(out_dir: Path, *, script: str = SERVE, title: str = "busybox-t
         Entry(image_path("tmp"), EntryKind.DIR, 0o1777),
         bytes_entry("www/v2/health/ready", b"ready\n"),
     ]
-    layer = write_layer(entries, out_dir, mtime=0)
+    layer = write_layer(entries, out_dir, compression=compression, mtime=0)
     image = append_layers(scratch(Platform("linux", "amd64")), layer)
     config = ContainerConfig(
         user="65534:65534",
@@ -41,6 +49,7 @@ def busybox_image(out_dir: Path, *, script: str = SERVE, title: str = "busybox-t
         entrypoint=("/bin/sh", "-c", script),
         labels={"org.opencontainers.image.title": title},
         stop_signal="SIGTERM",
+        healthcheck=healthcheck,
     )
     return canonical(with_config(image, config))
 
