@@ -14,15 +14,16 @@ import pytest
 
 from shipml.layout import Store
 from shipml.oci.reference import Reference
-from shipml.testing.engines import busybox_image, podman_usable, remove_engine_images
+from shipml.testing.engines import (
+    SERVE_AND_DRAIN,
+    busybox_image,
+    podman_usable,
+    remove_engine_images,
+)
 from shipml.testing.registry import LocalRegistry
 from shipml.testing.server import free_port
 
 SHIPML = str(Path(sys.executable).parent / "shipml")
-DRAINS = (
-    'echo \'{"msg":"starting"}\'; trap \'echo drained; exit 0\' TERM; '
-    "busybox httpd -f -p 8080 -h /www & wait"
-)
 pytestmark = pytest.mark.podman
 
 
@@ -43,7 +44,7 @@ def shipml(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([SHIPML, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
-def stored(env: dict[str, str], tmp_path: Path, ref: str, script: str = DRAINS) -> str:
+def stored(env: dict[str, str], tmp_path: Path, ref: str, script: str = SERVE_AND_DRAIN) -> str:
     store = Store.open(Path(env["SHIPML_HOME"]) / "store")
     store.write(busybox_image(tmp_path / "layers", script=script, title="cli-test"),
                 ref=Reference.parse(ref))

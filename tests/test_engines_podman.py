@@ -17,7 +17,12 @@ from shipml.layout import Store
 from shipml.oci.config import Healthcheck
 from shipml.oci.mediatypes import Compression
 from shipml.oci.reference import Reference
-from shipml.testing.engines import busybox_image, podman_usable, remove_engine_images
+from shipml.testing.engines import (
+    SERVE_AND_DRAIN,
+    busybox_image,
+    podman_usable,
+    remove_engine_images,
+)
 from shipml.testing.images import random_image
 from shipml.testing.server import free_port
 
@@ -33,11 +38,6 @@ PS_JSON = [
         "Labels": {"io.shipml.managed": "true", "io.shipml.ref": "demo:1"},
     }
 ]
-# PID 1 ignores SIGTERM unless it traps it: the trap plays the server's drain-then-exit-0.
-DRAINS = (
-    'echo \'{"msg":"starting"}\'; trap \'echo drained; exit 0\' TERM; '
-    "busybox httpd -f -p 8080 -h /www & wait"
-)
 
 
 def test_ps_json_is_parsed() -> None:
@@ -123,7 +123,7 @@ def _options(image: EngineImage, cleanup: list[str], **kwargs: object) -> RunOpt
 def test_an_image_goes_in_once_and_keeps_its_healthcheck_format(
     podman: Podman, store: Store, tmp_path: Path, cleanup: list[str]
 ) -> None:
-    image = _load(podman, store, tmp_path, DRAINS, cleanup, "once")
+    image = _load(podman, store, tmp_path, SERVE_AND_DRAIN, cleanup, "once")
     assert image.loaded and podman.image_id(image.id) == image.id
     info = json.loads(podman.call("image", "inspect", image.id))[0]
     assert info["ManifestType"] == "application/vnd.docker.distribution.manifest.v2+json"
@@ -142,7 +142,7 @@ def test_without_skopeo_podman_loads_a_docker_archive(
 def test_run_waits_for_ready_then_ps_logs_and_stop(
     podman: Podman, store: Store, tmp_path: Path, cleanup: list[str]
 ) -> None:
-    image = _load(podman, store, tmp_path, DRAINS, cleanup, "serve")
+    image = _load(podman, store, tmp_path, SERVE_AND_DRAIN, cleanup, "serve")
     options = _options(image, cleanup, env={"GREETING": "hi"}, labels={"io.shipml.ref": "x:1"})
     started = start(podman, options, timeout_s=60)
     assert started.url == options.publish[0].url and started.seconds > 0
@@ -191,7 +191,7 @@ def test_a_server_that_never_gets_ready_times_out_with_its_logs(
 def test_a_port_in_use_is_reported_before_and_by_the_engine(
     podman: Podman, store: Store, tmp_path: Path, cleanup: list[str]
 ) -> None:
-    image = _load(podman, store, tmp_path, DRAINS, cleanup, "port")
+    image = _load(podman, store, tmp_path, SERVE_AND_DRAIN, cleanup, "port")
     options = _options(image, cleanup)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", options.publish[0].host_port))
@@ -216,7 +216,7 @@ def test_a_zstd_image_stays_oci_and_gets_its_healthcheck_from_flags(
 ) -> None:
     probe = ("CMD", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:8080/v2/health/ready")
     check = Healthcheck(probe, interval_ns=30 * 10**9, retries=2)
-    image = busybox_image(tmp_path / "layers", script=DRAINS, title="zstd",
+    image = busybox_image(tmp_path / "layers", script=SERVE_AND_DRAIN, title="zstd",
                           healthcheck=check, compression=Compression.ZSTD)
     store.write(image, ref=Reference.parse("localhost/shipml-engine-test:zstd"))
     loaded = ensure_image(podman, store, "localhost/shipml-engine-test:zstd")

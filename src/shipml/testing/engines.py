@@ -18,6 +18,11 @@ from shipml.oci.platform import Platform
 BUSYBOX = Path("/usr/bin/busybox")  # Debian's busybox-static: one static binary, no libc needed
 # Serves the files under /www, so GET /v2/health/ready answers 200 once httpd listens.
 SERVE = 'echo \'{"msg":"starting"}\'; exec busybox httpd -f -p "${SHIPML_PORT:-8080}" -h /www'
+# PID 1 ignores SIGTERM unless it traps it: the trap plays the server's drain-then-exit-0.
+SERVE_AND_DRAIN = (
+    'echo \'{"msg":"starting"}\'; trap \'echo drained; exit 0\' TERM; '
+    "busybox httpd -f -p 8080 -h /www & wait"
+)
 
 
 def podman_usable() -> bool:
