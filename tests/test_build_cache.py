@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,3 +51,27 @@ def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
     assert cache.lookup(key) is None
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+def test_prune_keeps_what_is_used_and_base_layers(tmp_path: Path) -> None:
+    cache = LayerCache(tmp_path)
+
+    def entries(text: bytes) -> Callable[[Path], list[Entry]]:
+        return lambda _scratch: [bytes_entry("srv/f", text)]
+
+    used = cache.build(cache.key("used", compression=GZ, mtime=0), entries(b"1"),
+                       compression=GZ, mtime=0)
+    gone = cache.build(cache.key("gone", compression=GZ, mtime=0), entries(b"2"),
+                       compression=GZ, mtime=0)
+    base = cache.build(cache.key("base", compression=GZ, mtime=0), entries(b"3"),
+                       compression=GZ, mtime=0, name="base")
+    (tmp_path / "scratch-killed" / "site").mkdir(parents=True)  # what a killed build leaves
+    (tmp_path / "layers" / ".tmp-layer-killed").write_bytes(b"partial")
+    assert cache.prune(lambda d: d == used.digest(), grace_s=3600).layers == 0  # all recent
+    report = cache.prune(lambda d: d == used.digest(), grace_s=-1)
+    assert report.layers == 1 and report.bytes == gone.size() + len(b"partial")
+    assert cache.lookup(cache.key("used", compression=GZ, mtime=0)) is not None
+    assert cache.lookup(cache.key("base", compression=GZ, mtime=0)) is not None
+    assert cache.lookup(cache.key("gone", compression=GZ, mtime=0)) is None
+    assert not (tmp_path / "scratch-killed").exists()
+    assert base.path.exists() and not gone.path.exists()

@@ -110,7 +110,8 @@ def cached_layer(
     layer = cache.lookup(key)
     cached = layer is not None
     if layer is None:
-        layer = cache.build(key, recipe.entries, compression=compression, mtime=mtime)
+        layer = cache.build(key, recipe.entries, compression=compression, mtime=mtime,
+                            name=recipe.name)
     built = BuiltLayer(recipe.name, recipe.description, layer, cached, time.monotonic() - began)
     reporter.finished(built)
     return built

@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from shipml.atomic import atomic_file
@@ -35,6 +38,14 @@ def default_cache_dir() -> Path:
         return Path(home).expanduser() / "build-cache"
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "shipml" / "build-cache"
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    """What ``LayerCache.prune`` removed: layer blobs (temp leftovers uncounted) and bytes."""
+
+    layers: int
+    bytes: int
 
 
 class LayerCache:
@@ -75,6 +86,7 @@ class LayerCache:
         *,
         compression: Compression,
         mtime: int,
+        name: str = "layer",
     ) -> FileLayer:
         """Write the layer of ``entries(scratch)`` and remember it under ``key``."""
         self._keys.mkdir(parents=True, exist_ok=True)
@@ -91,10 +103,39 @@ class LayerCache:
             "digest": str(layer.digest()),
             "size": layer.size(),
             "diffId": str(layer.diff_id()),
+            "name": name,
         }
         with atomic_file(self._keys / f"{key}.json") as f:
             f.write(json.dumps(record).encode())
         return layer
+
+    def prune(self, keep: Callable[[Digest], bool], *, grace_s: float = 3600) -> PruneReport:
+        """Forget the layers ``keep`` rejects (e.g. those no stored image uses any more) and the
+        leftovers of killed builds; base layers stay (rebuilding one takes a minute), and so
+        does anything younger than ``grace_s`` (a build in flight may be about to store it)."""
+        young = time.time() - grace_s
+        layers = freed = 0
+        wanted: set[str] = set()
+        for key_file in sorted(self._keys.glob("*.json")) if self._keys.is_dir() else []:
+            try:
+                record = json.loads(key_file.read_text(encoding="utf-8"))
+                digest = Digest.parse(record["digest"])
+            except (OSError, ValueError, KeyError, TypeError):
+                digest = None
+            recent = key_file.stat().st_mtime > young
+            if digest is not None and (recent or record.get("name") == "base" or keep(digest)):
+                wanted.add(f"{digest.algorithm}-{digest.encoded}")
+            else:
+                key_file.unlink(missing_ok=True)
+        for path in sorted(self._blobs.iterdir()) if self._blobs.is_dir() else []:
+            if path.name not in wanted and path.stat().st_mtime <= young:
+                freed += path.stat().st_size
+                path.unlink(missing_ok=True)
+                layers += not path.name.startswith(".")
+        for scratch in self.root.glob("scratch-*"):
+            if scratch.stat().st_mtime <= young:
+                shutil.rmtree(scratch, ignore_errors=True)
+        return PruneReport(layers, freed)
 
     def check_writable(self) -> None:
         """BuildError when the cache directory cannot be created."""
