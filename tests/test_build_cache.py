@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from shipml.build import cache as cache_module
 from shipml.build.cache import LayerCache
 from shipml.layers import Entry, bytes_entry
 from shipml.oci.mediatypes import Compression
@@ -75,3 +78,26 @@ def test_prune_keeps_what_is_used_and_base_layers(tmp_path: Path) -> None:
     assert cache.lookup(cache.key("gone", compression=GZ, mtime=0)) is None
     assert not (tmp_path / "scratch-killed").exists()
     assert base.path.exists() and not gone.path.exists()
+
+
+def test_file_digests_read_a_big_unchanged_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[Path] = []
+    real = cache_module.sha256_file
+    monkeypatch.setattr(cache_module, "sha256_file", lambda p: reads.append(p) or real(p))
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"a" * (2 << 20))
+    os.utime(model, (1_000_000_000, 1_000_000_000))  # settled long ago
+    digests = LayerCache(tmp_path / "cache").file_digests()
+    assert digests(model) == hashlib.sha256(model.read_bytes()).digest()
+    assert digests(model) == hashlib.sha256(model.read_bytes()).digest()
+    digests.save()
+    again = LayerCache(tmp_path / "cache").file_digests()
+    assert again(model) == hashlib.sha256(model.read_bytes()).digest()
+    assert reads == [model]  # the memo answered the second and third time
+    with model.open("r+b") as f:
+        f.write(b"b")  # same size; ctime moves even if mtime is put back
+    os.utime(model, (1_000_000_000, 1_000_000_000))
+    assert again(model) == hashlib.sha256(model.read_bytes()).digest()
+    assert len(reads) == 2

@@ -137,12 +137,14 @@ def build_image(
     """
     reporter = reporter or Silent()
     pins = lock.platform(str(target.platform))
+    digests = cache.file_digests()
     recipes = (
         deps_recipe(pins.requirements, target),
         runtime_recipe(target.python),
-        model_recipe(project, spec),
-        code_recipe(project, spec),
+        model_recipe(project, spec, hash_file=digests),
+        code_recipe(project, spec, hash_file=digests),
     )
+    digests.save()
     stamp = rfc3339(epoch)
     built = tuple(
         cached_layer(r, cache, compression=compression, epoch=epoch, reporter=reporter)

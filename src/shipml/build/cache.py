@@ -16,8 +16,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shipml.atomic import atomic_file
+from shipml.build.recipes import sha256_file
 from shipml.errors import BuildError
 from shipml.layers import Entry, FileLayer, write_layer
 from shipml.oci.descriptor import Descriptor
@@ -38,6 +40,55 @@ def default_cache_dir() -> Path:
         return Path(home).expanduser() / "build-cache"
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "shipml" / "build-cache"
+
+
+class FileDigests:
+    """A FileHasher that remembers sha256s by stat (size, mtime, ctime, inode), as git's index
+    does: an unchanged multi-gigabyte model is not read again just to learn it did not change.
+    """
+
+    # Smaller files hash faster than a memo lookup pays for; fresher ones may still be written
+    # within the same timestamp tick (git's "racily clean" case), so they are always read.
+    MIN_SIZE = 1 << 20
+    SETTLED_S = 2.0
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._memo: dict[str, list[Any]] | None = None
+        self._changed = False
+
+    def __call__(self, path: Path) -> bytes:
+        """The sha256 of ``path``'s content."""
+        st = path.stat()
+        if st.st_size < self.MIN_SIZE or time.time() - st.st_mtime < self.SETTLED_S:
+            return sha256_file(path)
+        memo = self._load()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        name = str(path.resolve())
+        known = memo.get(name)
+        if known is not None and known[:-1] == stamp:
+            return bytes.fromhex(known[-1])
+        digest = sha256_file(path)
+        memo[name] = [*stamp, digest.hex()]
+        self._changed = True
+        return digest
+
+    def _load(self) -> dict[str, list[Any]]:
+        if self._memo is None:
+            try:
+                loaded = json.loads(self._path.read_text(encoding="utf-8"))
+                self._memo = loaded if isinstance(loaded, dict) else {}
+            except (OSError, ValueError):
+                self._memo = {}
+        return self._memo
+
+    def save(self) -> None:
+        """Write what was learnt (atomically; a concurrent build's memo may win, harmlessly)."""
+        if self._changed and self._memo is not None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(self._path) as f:
+                f.write(json.dumps(self._memo).encode())
+            self._changed = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +159,10 @@ class LayerCache:
         with atomic_file(self._keys / f"{key}.json") as f:
             f.write(json.dumps(record).encode())
         return layer
+
+    def file_digests(self) -> FileDigests:
+        """The memo of file sha256s kept beside the layers."""
+        return FileDigests(self.root / "file-digests.json")
 
     def prune(self, keep: Callable[[Digest], bool], *, grace_s: float = 3600) -> PruneReport:
         """Forget the layers ``keep`` rejects (e.g. those no stored image uses any more) and the

@@ -54,7 +54,17 @@ class Recipe:
     mtime: int | None = None
 
 
-def entries_digest(entries: Iterable[Entry]) -> str:
+# How a recipe learns a file's sha256: read it, or ask a memo (see cache.FileDigests).
+FileHasher = Callable[[Path], bytes]
+
+
+def sha256_file(path: Path) -> bytes:
+    """The sha256 of a file's content, read in full."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").digest()
+
+
+def entries_digest(entries: Iterable[Entry], hash_file: FileHasher = sha256_file) -> str:
     """A sha256 over paths, kinds, modes, owners, link targets and file contents."""
     total = hashlib.sha256()
     for e in sorted(entries, key=lambda e: str(e.path).encode()):
@@ -63,14 +73,15 @@ def entries_digest(entries: Iterable[Entry]) -> str:
         if e.data is not None:
             total.update(hashlib.sha256(e.data).digest())
         elif e.source is not None:
-            with e.source.open("rb") as f:
-                total.update(hashlib.file_digest(f, "sha256").digest())
+            total.update(hash_file(e.source))
     return total.hexdigest()
 
 
-def _listed(name: str, description: str, entries: Sequence[Entry]) -> Recipe:
+def _listed(
+    name: str, description: str, entries: Sequence[Entry], hash_file: FileHasher = sha256_file
+) -> Recipe:
     """A recipe whose entries are known up front (their contents are its inputs)."""
-    return Recipe(name, description, entries_digest(entries), lambda _scratch: entries)
+    return Recipe(name, description, entries_digest(entries, hash_file), lambda _: entries)
 
 
 def deps_recipe(requirements: str, target: Target) -> Recipe:
@@ -137,22 +148,22 @@ def model_paths(project: Path, spec: Spec) -> list[Path]:
     return [path]
 
 
-def model_recipe(project: Path, spec: Spec) -> Recipe:
+def model_recipe(project: Path, spec: Spec, *, hash_file: FileHasher = sha256_file) -> Recipe:
     """The model artifact(s), file or directory, at their place under PROJECT_DIR."""
     entries: list[Entry] = []
     for path in model_paths(project, spec):
         dest = PROJECT_DIR / path.relative_to(project).as_posix()
         entries += tree_entries(path, dest) if path.is_dir() else [file_entry(dest, path)]
-    return _listed("model", f"model {spec.model.path}", entries)
+    return _listed("model", f"model {spec.model.path}", entries, hash_file)
 
 
-def code_recipe(project: Path, spec: Spec) -> Recipe:
+def code_recipe(project: Path, spec: Spec, *, hash_file: FileHasher = sha256_file) -> Recipe:
     """Everything else in the project (spec, lock, user code), minus model and ignored paths."""
     models = {PurePosixPath(p.relative_to(project).as_posix()) for p in model_paths(project, spec)}
     patterns = DEFAULT_IGNORES + _ignore_file(project)
     ignored = _ignored(patterns)
     entries = tree_entries(project, PROJECT_DIR, exclude=lambda rel: rel in models or ignored(rel))
-    return _listed("code", "spec and project code", entries)
+    return _listed("code", "spec and project code", entries, hash_file)
 
 
 def _ignore_file(project: Path) -> tuple[str, ...]:
