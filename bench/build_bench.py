@@ -198,6 +198,8 @@ def bench_podman(work: Path, models: list[Path], registry: str) -> dict[str, Any
     res["digest"], res["digest_again"] = cold_id.strip(), again_id.strip()
     res["reproducible"] = res["digest"] == res["digest_again"]
     res.update(podman_sizes("localhost/bench-a:cold", registry))
+    sh("podman", "rmi", "-f", "localhost/bench-a:cold", "localhost/bench-a:model2",
+       "localhost/bench-a:r2")
     return res
 
 
