@@ -11,7 +11,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,19 @@ import numpy as np
 
 from shipml.errors import ModelError, RequestError, ShipmlError
 from shipml.runtime import openapi
+from shipml.runtime.asgi import (
+    JSON,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    error_body,
+    read_body,
+    send_error,
+    send_json,
+    send_response,
+    with_timeout,
+)
 from shipml.runtime.batcher import Batcher
 from shipml.runtime.flavors import load_predictor
 from shipml.runtime.flavors.base import Predictor
@@ -30,14 +43,9 @@ from shipml.runtime.protocol.tensors import dumps, loads
 from shipml.runtime.signature import Signature
 from shipml.spec import Spec
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 Loader = Callable[[], Predictor]
 
 log = logging.getLogger("shipml.runtime")
-JSON = b"application/json"
 SERVER_NAME = "shipml"
 
 
@@ -105,7 +113,7 @@ class ModelServer:
                 if known
                 else (404, f"no endpoint {path}; see /docs")
             )
-            await _send_error(send, status, msg)
+            await send_error(send, status, msg)
 
     # ----------------------------------------------------------------- lifespan
 
@@ -177,29 +185,29 @@ class ModelServer:
 
     async def _live(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.load_error is not None:
-            await _send_json(send, 500, {"live": False, "error": self.load_error})
+            await send_json(send, 500, {"live": False, "error": self.load_error})
         else:
-            await _send_json(send, 200, {"live": True})
+            await send_json(send, 200, {"live": True})
 
     async def _ready(self, scope: Scope, receive: Receive, send: Send) -> None:
         status, ok = self._status()
-        await _send_json(send, status, {"ready": ok})
+        await send_json(send, status, {"ready": ok})
 
     async def _server_metadata(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _send_json(send, 200, {"name": SERVER_NAME, "version": _version(), "extensions": []})
+        await send_json(send, 200, {"name": SERVER_NAME, "version": _version(), "extensions": []})
 
     async def _metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = self.metrics.exposition()
-        await _send(send, 200, body, METRICS_CONTENT_TYPE.encode())
+        await send_response(send, 200, body, METRICS_CONTENT_TYPE.encode())
 
     async def _openapi(self, scope: Scope, receive: Receive, send: Send) -> None:
         sig = self.predictor.signature if self.predictor else None
-        await _send_json(send, 200, openapi.document(self.spec, sig, _version()))
+        await send_json(send, 200, openapi.document(self.spec, sig, _version()))
 
     async def _docs(self, scope: Scope, receive: Receive, send: Send) -> None:
         sig = self.predictor.signature if self.predictor else None
         page = openapi.docs_page(self.spec, sig).encode()
-        await _send(send, 200, page, b"text/html; charset=utf-8")
+        await send_response(send, 200, page, b"text/html; charset=utf-8")
 
     def _model_metadata(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -212,7 +220,7 @@ class ModelServer:
         return doc
 
     async def _v1_models(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _send_json(send, 200, {"models": [self.spec.name]})
+        await send_json(send, 200, {"models": [self.spec.name]})
 
     # ----------------------------------------------------------------- model routes
 
@@ -243,13 +251,13 @@ class ModelServer:
             _allow(method, "GET")
             if tail == "ready":
                 status, ok = self._status()
-                await _send_json(send, status, {"name": name, "ready": ok})
+                await send_json(send, status, {"name": name, "ready": ok})
             elif tail == "":
-                await _send_json(send, 200, self._model_metadata())
+                await send_json(send, 200, self._model_metadata())
             else:
                 raise RequestError(f"no endpoint {scope['path']}; see /docs", status=404)
         except RequestError as e:
-            await _send_error(send, e.status, e.message)
+            await send_error(send, e.status, e.message)
 
     async def _v1_model(
         self, scope: Scope, receive: Receive, send: Send, method: str, rest: str
@@ -262,11 +270,11 @@ class ModelServer:
                 await self._infer(scope, receive, send, "v1_predict", self._prepare_v1)
             elif not colon:
                 _allow(method, "GET")
-                await _send_json(send, 200, {"name": name, "ready": self._status()[1]})
+                await send_json(send, 200, {"name": name, "ready": self._status()[1]})
             else:
                 raise RequestError(f"unknown verb {verb!r}; V1 has ':predict'", status=404)
         except RequestError as e:
-            await _send_error(send, e.status, e.message)
+            await send_error(send, e.status, e.message)
 
     # ----------------------------------------------------------------- inference
 
@@ -308,32 +316,32 @@ class ModelServer:
             if batcher is None or predictor is None:
                 batcher, predictor = await self._wait_until_loaded()
             with batcher.arriving():
-                doc = loads(await _read_body(scope, receive, self._max_body))
+                doc = loads(await read_body(scope, receive, self._max_body))
                 job = prepare(doc, predictor.signature)
                 future = batcher.submit(job.inputs, job.rows, job.outputs)
-            result = await _with_timeout(future, self._timeout)
+            result = await with_timeout(future, self._timeout)
             body = dumps(job.encode(result))
         except RequestError as e:
-            status, body = e.status, _error_body(e.message)
+            status, body = e.status, error_body(e.message)
             if status == 503:
                 headers.append((b"retry-after", b"1"))
         except ModelError as e:
-            status, body = 500, _error_body(e.message)
+            status, body = 500, error_body(e.message)
         except TimeoutError:
             status = 504
-            body = _error_body(
+            body = error_body(
                 f"request timed out after {self._timeout:g}s (serve.request_timeout_s)"
             )
-        except _ClientGone:
+        except ClientGone:
             status = 499  # nginx's "client closed request", for the metrics only
             return
         except Exception as e:
             log.exception("unexpected error serving %s", scope["path"])
-            status, body = 500, _error_body(f"internal error: {type(e).__name__}: {e}")
+            status, body = 500, error_body(f"internal error: {type(e).__name__}: {e}")
         finally:
             self._inflight -= 1
             self.metrics.observe(endpoint, status, time.perf_counter() - started)
-        await _send(send, status, body, JSON, headers)
+        await send_response(send, status, body, JSON, headers)
         self.answered += 1
 
 
@@ -374,83 +382,6 @@ def _not_ready_message(server: ModelServer) -> str:
 def _allow(method: str, expected: str) -> None:
     if method != expected:
         raise RequestError(f"method {method} not allowed here; use {expected}", status=405)
-
-
-class _ClientGone(Exception):
-    """The client disconnected before its request body arrived."""
-
-
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    for key, value in scope["headers"]:
-        if key == b"content-length" and value.isdigit() and int(value) > limit:
-            raise RequestError(
-                f"request body of {int(value)} bytes exceeds the limit of {limit} "
-                "(serve.max_body_bytes)",
-                status=413,
-            )
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(
-                f"request body exceeds the limit of {limit} bytes (serve.max_body_bytes)",
-                status=413,
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def _with_timeout(future: asyncio.Future[Any], seconds: float) -> Any:
-    """Await a batch result; on timeout the job is dropped from the queue (its future is done)."""
-
-    def expire() -> None:
-        if not future.done():
-            future.set_exception(TimeoutError())
-
-    timer = asyncio.get_running_loop().call_later(seconds, expire)
-    try:
-        return await future
-    finally:
-        timer.cancel()
-
-
-def _error_body(message: str) -> bytes:
-    return dumps({"error": message})
-
-
-async def _send_error(send: Send, status: int, message: str) -> None:
-    await _send(send, status, _error_body(message), JSON)
-
-
-async def _send_json(send: Send, status: int, doc: Any) -> None:
-    await _send(send, status, dumps(doc), JSON)
-
-
-async def _send(
-    send: Send,
-    status: int,
-    body: bytes,
-    content_type: bytes,
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or ()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def create_app(spec: Spec, project: Path) -> ModelServer:
