@@ -3,8 +3,11 @@
 A batch is dispatched as soon as the inference thread is free, so a lone request never waits
 for batch-mates. Under load, requests that arrive while a batch runs form the next batch, up to
 ``max_batch_size`` rows. When a batch is not full and more requests are known to be on their way
-(admitted by the server but not yet submitted), the dispatcher waits for them, at most
-``max_latency_s`` after the oldest queued request arrived. Everything waits on events: no polling.
+(admitted by the server but not yet submitted), dispatch waits for them, at most
+``max_latency_s`` after the oldest queued request arrived. Nothing polls: dispatch happens on
+submit, on a finished batch, on the last arrival, or on the latency timer. The loop and the
+inference thread talk through one queue each way, with no executor in between, because the
+hand-off is on every request's path.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +27,7 @@ import numpy as np
 from shipml.errors import ModelError, RequestError
 
 PredictFn = Callable[[Mapping[str, np.ndarray], Sequence[str]], dict[str, np.ndarray]]
+Deliver = Callable[[dict[str, np.ndarray] | None, Exception | None], None]
 log = logging.getLogger("shipml.runtime")
 
 
@@ -34,11 +39,21 @@ class Job:
     rows: int
     outputs: tuple[str, ...]
     future: asyncio.Future[dict[str, np.ndarray]]
-    enqueued: float = field(default=0.0)
+    enqueued: float = 0.0
+    alone: bool = False  # re-run by itself after its batch failed, to find the request at fault
+
+
+@dataclass(frozen=True)
+class _Work:
+    """One predict call for the inference thread, and how its outcome gets back to the loop."""
+
+    inputs: Mapping[str, np.ndarray]
+    outputs: tuple[str, ...]
+    deliver: Deliver = field(repr=False)
 
 
 class Batcher:
-    """Queues jobs, merges compatible ones (same requested outputs) and runs them off the loop."""
+    """Queues jobs, merges compatible ones (same requested outputs), predicts off the loop."""
 
     def __init__(
         self,
@@ -61,10 +76,13 @@ class Batcher:
         self._queue: deque[Job] = deque()
         self._queued_rows = 0
         self._arriving = 0
-        self._wakeup = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shipml-infer")
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
+        self._running = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._inbox: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="shipml-infer", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def depth(self) -> int:
@@ -72,22 +90,31 @@ class Batcher:
         return len(self._queue)
 
     def start(self) -> None:
-        """Start dispatching; call from the event loop."""
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="shipml-batcher")
+        """Start the inference thread; call from the event loop."""
+        self._loop = asyncio.get_running_loop()
+        self._thread.start()
 
     async def stop(self) -> None:
-        """Finish every queued job, then stop the dispatcher and the inference thread."""
-        self._closing = True
-        self._wakeup.set()
-        if self._task is not None:
-            await self._task
-        self._executor.shutdown(wait=True)
+        """Finish every queued job, then stop the inference thread."""
+        while self._running or self._queue:
+            self._idle.clear()
+            self._maybe_dispatch()
+            await self._idle.wait()
+        self._inbox.put(None)
+        await asyncio.to_thread(self._thread.join)
 
     async def run_alone(self, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> None:
         """Run one prediction on the inference thread outside any batch (used for warm-up)."""
-        await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._predict, inputs, outputs
-        )
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def deliver(result: dict[str, np.ndarray] | None, error: Exception | None) -> None:
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(None)
+
+        self._inbox.put(_Work(inputs, tuple(outputs), deliver))
+        await done
 
     @contextlib.contextmanager
     def arriving(self) -> Iterator[None]:
@@ -98,7 +125,7 @@ class Batcher:
         finally:
             self._arriving -= 1
             if self._arriving == 0:
-                self._wakeup.set()
+                self._maybe_dispatch()
 
     def submit(
         self, inputs: dict[str, np.ndarray], rows: int, outputs: tuple[str, ...]
@@ -112,32 +139,45 @@ class Batcher:
         future: asyncio.Future[dict[str, np.ndarray]] = asyncio.get_running_loop().create_future()
         self._queue.append(Job(inputs, rows, outputs, future, self._clock()))
         self._queued_rows += rows
-        self._wakeup.set()
+        self._maybe_dispatch()
         return future
 
-    async def _run(self) -> None:
-        while True:
-            while not self._queue:
-                if self._closing:
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
-            await self._wait_for_batch_mates()
-            batch = self._take()
-            if batch:
-                await self._execute(batch)
+    # ----------------------------------------------------------------- on the loop
 
-    async def _wait_for_batch_mates(self) -> None:
-        deadline = self._queue[0].enqueued + self._max_latency
-        while self._arriving and self._queued_rows < self._max_rows:
-            remaining = deadline - self._clock()
-            if remaining <= 0:
+    def _maybe_dispatch(self) -> None:
+        if self._running or not self._queue:
+            return
+        if self._arriving and self._queued_rows < self._max_rows:
+            remaining = self._queue[0].enqueued + self._max_latency - self._clock()
+            if remaining > 0:
+                if self._timer is None:
+                    assert self._loop is not None
+                    self._timer = self._loop.call_later(remaining, self._on_timer)
                 return
-            self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), remaining)
-            except TimeoutError:
-                return
+        self._dispatch()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self._running and self._queue:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch = self._take()
+        if not batch:
+            self._idle.set()
+            return
+        self._running = True
+        self._idle.clear()
+        rows = sum(job.rows for job in batch)
+        if self._on_batch is not None:
+            self._on_batch(rows)
+        inputs = _concat([job.inputs for job in batch])
+        self._inbox.put(
+            _Work(inputs, batch[0].outputs, lambda r, e: self._finish(batch, rows, r, e))
+        )
 
     def _take(self) -> list[Job]:
         """One batch: the oldest live job and the following ones asking for the same outputs."""
@@ -149,42 +189,74 @@ class Batcher:
             self._queued_rows -= job.rows
             if job.future.done():  # timed out or cancelled while queued
                 continue
-            if batch and (job.outputs != batch[0].outputs or rows + job.rows > self._max_rows):
+            if job.alone and batch:
                 skipped.append(job)
-                if rows + job.rows > self._max_rows:
+                break
+            fits = rows + job.rows <= self._max_rows
+            if batch and (job.outputs != batch[0].outputs or not fits):
+                skipped.append(job)
+                if not fits:
                     break
                 continue
             batch.append(job)
             rows += job.rows
+            if job.alone:
+                break
         for job in reversed(skipped):
             self._queue.appendleft(job)
             self._queued_rows += job.rows
         return batch
 
-    async def _execute(self, batch: list[Job]) -> None:
-        loop = asyncio.get_running_loop()
-        inputs = _concat([job.inputs for job in batch])
-        rows = sum(job.rows for job in batch)
-        if self._on_batch is not None:
-            self._on_batch(rows)
-        try:
-            result = await loop.run_in_executor(
-                self._executor, self._predict, inputs, batch[0].outputs
-            )
-            _check_rows(result, rows)
-        except Exception as e:
+    def _finish(
+        self,
+        batch: list[Job],
+        rows: int,
+        result: dict[str, np.ndarray] | None,
+        error: Exception | None,
+    ) -> None:
+        self._running = False
+        if error is None and result is not None:
+            try:
+                _check_rows(result, rows)
+            except ModelError as e:
+                error = e
+        if error is not None:
             if len(batch) > 1:
                 # Isolate the failure: each request runs alone so only the bad one fails.
-                for job in batch:
-                    await self._execute([job])
+                for job in reversed(batch):
+                    job.alone = True
+                    self._queue.appendleft(job)
+                    self._queued_rows += job.rows
+            else:
+                _fail(batch[0], error)
+        else:
+            assert result is not None
+            start = 0
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_result(
+                        {k: v[start : start + job.rows] for k, v in result.items()}
+                    )
+                start += job.rows
+        self._maybe_dispatch()
+        if not self._running:
+            self._idle.set()
+
+    # ----------------------------------------------------------------- on the inference thread
+
+    def _work(self) -> None:
+        assert self._loop is not None
+        while (work := self._inbox.get()) is not None:
+            result: dict[str, np.ndarray] | None = None
+            error: Exception | None = None
+            try:
+                result = self._predict(work.inputs, work.outputs)
+            except Exception as e:
+                error = e
+            try:
+                self._loop.call_soon_threadsafe(work.deliver, result, error)
+            except RuntimeError:  # the loop closed while the prediction ran: nobody waits
                 return
-            _fail(batch[0], e)
-            return
-        start = 0
-        for job in batch:
-            if not job.future.done():
-                job.future.set_result({k: v[start : start + job.rows] for k, v in result.items()})
-            start += job.rows
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -198,8 +270,7 @@ def _check_rows(result: Mapping[str, np.ndarray], rows: int) -> None:
         if value.ndim == 0 or value.shape[0] != rows:
             raise ModelError(
                 f"the model returned {name!r} with shape {list(value.shape)} "
-                f"for {rows} input rows; "
-                "every output needs one row per input row"
+                f"for {rows} input rows; every output needs one row per input row"
             )
 
 
