@@ -77,6 +77,7 @@ class Batcher:
         self._queued_rows = 0
         self._arriving = 0
         self._running = False
+        self._settling = False
         self._idle = asyncio.Event()
         self._idle.set()
         self._timer: asyncio.TimerHandle | None = None
@@ -145,7 +146,7 @@ class Batcher:
     # ----------------------------------------------------------------- on the loop
 
     def _maybe_dispatch(self) -> None:
-        if self._running or not self._queue:
+        if self._running or self._settling or not self._queue:
             return
         if self._arriving and self._queued_rows < self._max_rows:
             remaining = self._queue[0].enqueued + self._max_latency - self._clock()
@@ -238,6 +239,19 @@ class Batcher:
                         {k: v[start : start + job.rows] for k, v in result.items()}
                     )
                 start += job.rows
+        self._settling = True
+        self._settle(-1)
+
+    def _settle(self, seen: int) -> None:
+        """After a batch, let the loop read what arrived meanwhile, pass by pass, while each pass
+        adds requests: they join the next batch instead of waiting for the one after."""
+        grew = len(self._queue) > seen
+        young = bool(self._queue) and (self._clock() - self._queue[0].enqueued < self._max_latency)
+        if grew and young and self._queued_rows < self._max_rows:
+            assert self._loop is not None
+            self._loop.call_soon(self._settle, len(self._queue))
+            return
+        self._settling = False
         self._maybe_dispatch()
         if not self._running:
             self._idle.set()
