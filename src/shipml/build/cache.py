@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -25,6 +24,7 @@ from shipml.layers import Entry, FileLayer, write_layer
 from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Digest
 from shipml.oci.mediatypes import Compression
+from shipml.paths import shipml_home
 
 # Bumped when the layout of cache entries or what a recipe writes changes.
 _CACHE_VERSION = "2"
@@ -34,12 +34,8 @@ LEVELS = {Compression.GZIP: 3, Compression.ZSTD: 3, Compression.NONE: 0}
 
 
 def default_cache_dir() -> Path:
-    """``$SHIPML_HOME/build-cache``, else ``$XDG_CACHE_HOME/shipml/build-cache``."""
-    home = os.environ.get("SHIPML_HOME")
-    if home:
-        return Path(home).expanduser() / "build-cache"
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "shipml" / "build-cache"
+    """``build-cache`` under shipml's home (``$SHIPML_HOME``, else ``~/.cache/shipml``)."""
+    return shipml_home() / "build-cache"
 
 
 class FileDigests:
@@ -197,5 +193,7 @@ class LayerCache:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise BuildError(f"cannot create the build cache {self.root}: {e.strerror}",
-                             hint="set SHIPML_CACHE to a writable directory") from e
+            raise BuildError(
+                f"cannot create the build cache {self.root}: {e.strerror}",
+                hint="set SHIPML_CACHE to a writable directory",
+            ) from e
