@@ -67,7 +67,6 @@ class ModelServer:
         self.metrics = Metrics()
         self.predictor: Predictor | None = None
         self.batcher: Batcher | None = None
-        self.ready = False
         self.draining = False
         self.load_error: str | None = None
         self._inflight = 0
@@ -138,35 +137,45 @@ class ModelServer:
         started = time.perf_counter()
         try:
             predictor = await asyncio.to_thread(self._loader)
-            sig = predictor.signature
-            batcher = Batcher(
-                predictor.predict,
-                max_batch_size=batch_rows(sig, self.spec.serve.batching.max_batch_size),
-                max_latency_s=self.spec.serve.batching.max_latency_ms / 1000,
-                max_queue=self.spec.serve.max_queue,
-                on_batch=self.metrics.batch_size.observe,
-            )
-            batcher.start()
-            await batcher.run_alone(warmup_inputs(sig), sig.check_outputs(()))
+            batcher = self._batcher_for(predictor)
+            try:
+                sig = predictor.signature
+                await batcher.run_alone(warmup_inputs(sig), sig.check_outputs(()))
+            except BaseException:
+                await batcher.stop()
+                raise
         except ShipmlError as e:
             self.load_error = str(e)
-            self._settled.set()
             log.error("model failed to load: %s", e)
-            return
         except Exception as e:
             self.load_error = f"{type(e).__name__}: {e}"
-            self._settled.set()
             log.exception("model failed to load")
-            return
-        seconds = time.perf_counter() - started
-        # The model's objects live as long as the process: keep the cyclic GC from rescanning
-        # them on every collection (shorter pauses on the request path).
-        gc.collect()
-        gc.freeze()
-        self.metrics.model_load_seconds.set(seconds)
-        self.predictor, self.batcher, self.ready = predictor, batcher, True
-        self._settled.set()
-        log.info("model ready", extra={"model": self.spec.name, "load_seconds": round(seconds, 3)})
+        else:
+            seconds = time.perf_counter() - started
+            # The model's objects live as long as the process: keep the cyclic GC from
+            # rescanning them on every collection (shorter pauses on the request path).
+            gc.collect()
+            gc.freeze()
+            self.metrics.model_load_seconds.set(seconds)
+            self.predictor, self.batcher = predictor, batcher
+            log.info(
+                "model ready", extra={"model": self.spec.name, "load_seconds": round(seconds, 3)}
+            )
+        finally:
+            self._settled.set()
+
+    def _batcher_for(self, predictor: Predictor) -> Batcher:
+        """A started batcher over the predictor, sized by the spec and the model's signature."""
+        batching = self.spec.serve.batching
+        batcher = Batcher(
+            predictor.predict,
+            max_batch_size=batch_rows(predictor.signature, batching.max_batch_size),
+            max_latency_s=batching.max_latency_ms / 1000,
+            max_queue=self.spec.serve.max_queue,
+            on_batch=self.metrics.batch_size.observe,
+        )
+        batcher.start()
+        return batcher
 
     async def _wait_until_loaded(self) -> tuple[Batcher, Predictor]:
         """A request that arrives while the model loads waits for it (another worker of the
@@ -180,7 +189,7 @@ class ModelServer:
     # ----------------------------------------------------------------- health, metadata
 
     def _status(self) -> tuple[int, bool]:
-        ok = self.ready and not self.draining
+        ok = self.batcher is not None and not self.draining
         return (200 if ok else 503), ok
 
     async def _live(self, scope: Scope, receive: Receive, send: Send) -> None:
