@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shipml.errors import RequestError, SignatureError
-from shipml.spec import SignatureDecl
+from shipml.spec import SignatureDecl, TensorDecl
 
 # Open Inference Protocol tensor datatypes and the numpy dtypes that carry them.
 V2_TO_NUMPY: dict[str, np.dtype[np.generic]] = {
@@ -162,10 +162,7 @@ def check_tensor(spec: TensorSpec, array: np.ndarray) -> np.ndarray:
 def from_decl(decl: SignatureDecl) -> Signature:
     """A runtime signature from the one declared in shipml.yaml."""
 
-    def tensors(items: Iterable[object]) -> tuple[TensorSpec, ...]:
-        return tuple(
-            TensorSpec(t.name, t.datatype, tuple(t.shape), t.allow_nan)  # type: ignore[attr-defined]
-            for t in items
-        )
+    def tensors(items: Iterable[TensorDecl]) -> tuple[TensorSpec, ...]:
+        return tuple(TensorSpec(t.name, t.datatype, tuple(t.shape), t.allow_nan) for t in items)
 
     return Signature(inputs=tensors(decl.inputs), outputs=tensors(decl.outputs))
