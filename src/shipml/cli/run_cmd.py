@@ -8,6 +8,7 @@ then streams the container's logs to stderr until Ctrl-C, which drains and remov
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import signal
@@ -97,6 +98,12 @@ def _follow(engine: Engine, started: Started, stop_timeout: int) -> None:
         try:
             state = engine.state(started.name)
         except EngineError:  # stopped and removed from elsewhere (`shipml stop`)
+            state = None
+        if state is None or state.exit_code == 0:
+            # The server exits 0 only after a SIGTERM drain, so it was stopped from elsewhere;
+            # `shipml stop` may still be removing it.
+            with contextlib.suppress(EngineError):
+                engine.remove(started.name)
             err_console.print(f"{started.name} was stopped and removed")
             return
         engine.remove(started.name)

@@ -24,10 +24,17 @@ def stop(
         if name not in managed:
             raise EngineError(f"{name} is not a container shipml started",
                               hint="`shipml ps --all` lists them")
-        engine.stop(name, timeout_s=stop_timeout)
-        state = engine.state(name)
-        engine.remove(name)
-        err_console.print(f"{name}: {state.why()}")
+        try:
+            engine.stop(name, timeout_s=stop_timeout)
+            state = engine.state(name)
+        except EngineError:
+            # A foreground `shipml run` following the container removes it once it stops.
+            if name in {c.name for c in engine.containers(all_states=True)}:
+                raise
+            err_console.print(f"{name}: stopped (removed by the `shipml run` that followed it)")
+        else:
+            engine.remove(name)
+            err_console.print(f"{name}: {state.why()}")
         out_console.print(name, markup=False)
 
 
