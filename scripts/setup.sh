@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by the demo and the tests: Debian packages (when root), a virtualenv with shipml in it.
 set -euo pipefail
-APT_PACKAGES=(podman runc skopeo docker-registry mmdebstrap uidmap fuse-overlayfs busybox-static)
+APT_PACKAGES=(podman runc skopeo docker-registry mmdebstrap uidmap fuse-overlayfs busybox-static openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -28,6 +28,7 @@ from shipml.registry.errors import (
     connection_error,
     error_from_response,
 )
+from shipml.registry.transport import TlsOnDemand
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -89,7 +90,7 @@ class RegistryClient:
             base_url=api_base(registry, insecure=insecure),
             auth=self.auth,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
-            limits=httpx.Limits(max_connections=max_connections),
+            transport=TlsOnDemand(limits=httpx.Limits(max_connections=max_connections)),
             headers={"User-Agent": "shipml"},
         )
 
