@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -35,7 +36,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     """A user with an empty home, store and Docker config (uv's download cache is shared)."""
     home = tmp_path / "home"
     home.mkdir()
-    hidden = ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+    hidden = ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+              "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
     keep = {k: v for k, v in os.environ.items() if k not in hidden}
     return {
         **keep,
@@ -88,6 +90,24 @@ def test_push_pull_and_tag_round_trip(
     assert tagged.stdout.strip() == f"{registry.host}/cli/app:stable@{digest}"
     moved = shipml("push", f"{registry.host}/cli/app:stable", env=fresh)
     assert moved.returncode == 0 and moved.stdout.strip() == digest
+
+
+def test_a_terminal_gets_per_layer_bars_and_a_pipe_only_the_summary(
+    registry: LocalRegistry, env: dict[str, str], tmp_path: Path
+) -> None:
+    ref = f"{registry.host}/cli/bars:v1"
+    stored(env, tmp_path, ref, seed=64)
+    terminal = {**env, "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1"}  # rich's "a terminal"
+    pushed = shipml("push", ref, env=terminal)
+    assert pushed.returncode == 0, pushed.stderr
+    bars = [line for line in pushed.stderr.splitlines() if "━" in line]
+    done = re.compile(r"(layer [0-9a-f]{12}|config)\s.*?([\d.]+)/\2 (bytes|kB|MB).* pushed")
+    assert sum(1 for line in bars if done.search(line)) >= 3, pushed.stderr
+
+    fresh = {**env, "SHIPML_HOME": str(tmp_path / "fresh")}
+    pulled = shipml("pull", ref, env=fresh)
+    assert pulled.returncode == 0, pulled.stderr
+    assert pulled.stderr == f"{ref}: pulled 2\n"
 
 
 def test_push_to_another_name_and_copy_between_repositories(

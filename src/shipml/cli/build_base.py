@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import ExitStack
 
 from shipml.archive import OciArchive
@@ -15,7 +16,7 @@ from shipml.oci.platform import Platform
 
 
 def base_opener(
-    stack: ExitStack, *, pull_into: Store | None = None, insecure: list[str] | None = None
+    stack: ExitStack, *, pull_into: Store | None = None, insecure: Sequence[str] = ()
 ) -> OpenBase:
     """An OpenBase whose archives stay open (their blobs are read late) until ``stack`` closes.
 

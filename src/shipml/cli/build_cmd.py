@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 from rich.filesize import decimal
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
@@ -15,8 +15,9 @@ from shipml.build.cache import LayerCache, default_cache_dir
 from shipml.build.project import DEFAULT_PLATFORM, build_project
 from shipml.cli.build_base import base_opener
 from shipml.cli.console import err_console, out_console
-from shipml.cli.registry_options import InsecureOpt, push_refs, require_registry_tags
-from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
+from shipml.cli.params import EnumChoice, project_argument
+from shipml.cli.registry_options import insecure_option, push_refs, require_registry_tags
+from shipml.cli.store_opts import json_option, open_store, print_json, store_option
 from shipml.errors import ShipmlError
 from shipml.oci.image import Image
 from shipml.oci.mediatypes import Compression
@@ -24,15 +25,12 @@ from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
 from shipml.spec import load_spec
 
-PlatformOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--platform",
-        help="os/arch to build for, repeatable or comma-separated (default linux/amd64); "
-        "several give a multi-platform image index.",
-        show_default=False,
-    ),
-]
+platform_option = click.option(
+    "--platform",
+    multiple=True,
+    help="os/arch to build for, repeatable or comma-separated (default linux/amd64); "
+    "several give a multi-platform image index.",
+)
 
 
 class LayerProgress:
@@ -71,34 +69,43 @@ def model_flavor(project: Path) -> str | None:
         return None  # the build itself reports what is wrong
 
 
-def parse_platforms(values: list[str] | None) -> list[Platform]:
+def parse_platforms(values: Sequence[str]) -> list[Platform]:
     """``--platform`` values (repeated or comma-separated) as platforms, duplicates dropped."""
-    texts = [t for v in values or [] for t in v.split(",") if t.strip()]
+    texts = [t for v in values for t in v.split(",") if t.strip()]
     platforms = [Platform.parse(t) for t in texts] or [DEFAULT_PLATFORM]
     return list(dict.fromkeys(platforms))
 
 
+@click.command("build")
+@project_argument
+@click.option(
+    "--tag", "-t", multiple=True,
+    help="NAME[:TAG] to store it under (repeatable; default NAME:VERSION and NAME:latest "
+    "from shipml.yaml).",
+)
+@platform_option
+@click.option(
+    "--compression", type=EnumChoice(Compression), default=Compression.GZIP.value,
+    help="Layer compression: gzip (everywhere) or zstd (faster).",
+)
+@store_option
+@json_option
+@click.option("--push", is_flag=True, help="Then push it to each --tag (which names a registry).")
+@insecure_option
 def build(
-    project: Annotated[Path, typer.Argument(help="Project directory with shipml.yaml.")] = Path(
-        "."
-    ),
-    tag: Annotated[
-        list[str] | None,
-        typer.Option("--tag", "-t", help="NAME[:TAG] to store it under (repeatable; default "
-                     "NAME:VERSION and NAME:latest from shipml.yaml).", show_default=False),
-    ] = None,
-    platform: PlatformOpt = None,
-    compression: Annotated[
-        Compression, typer.Option(help="Layer compression: gzip (everywhere) or zstd (faster).")
-    ] = Compression.GZIP,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-    push: Annotated[
-        bool, typer.Option("--push", help="Then push it to each --tag (which names a registry).")
-    ] = False,
-    insecure: InsecureOpt = None,
+    project: Path,
+    tag: tuple[str, ...],
+    platform: tuple[str, ...],
+    compression: Compression,
+    store: Path | None,
+    as_json: bool,
+    push: bool,
+    insecure: tuple[str, ...],
 ) -> None:
-    """Build the image (no Docker needed) into the local store; prints its digest."""
+    """Build the image (no Docker needed) into the local store; prints its digest.
+
+    PROJECT is the directory with shipml.yaml (default: this one).
+    """
     if push:
         require_registry_tags(tag)
     platforms = parse_platforms(platform)
@@ -115,7 +122,7 @@ def build(
             flavor=model_flavor(project),
         )
         spec = result.spec
-        names = tag or [f"{spec.name}:{spec.version}", f"{spec.name}:latest"]
+        names = list(tag) or [f"{spec.name}:{spec.version}", f"{spec.name}:latest"]
         refs = [Reference.parse(n) for n in names]
         images = open_store(store)
         for ref in refs:
@@ -148,6 +155,3 @@ def build(
                       markup=False, highlight=False, soft_wrap=True)
     out_console.print(str(descriptor.digest), markup=False, highlight=False, soft_wrap=True)
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(build)

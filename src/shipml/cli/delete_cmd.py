@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import click
 
 from shipml.cli.console import out_console
-from shipml.cli.kube import ContextOpt, NamespaceOpt, connect
+from shipml.cli.kube import connect, context_option, namespace_option
 from shipml.errors import DeployError
 
 
-def delete(
-    name: Annotated[str, typer.Argument(help="The deployment (the spec's name).")],
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
-) -> None:
-    """Delete the Deployment, Service, HPA, PDB, Ingress and pull Secret; prints each one."""
+@click.command("delete")
+@click.argument("name")
+@context_option
+@namespace_option
+def delete(name: str, context: str | None, namespace: str | None) -> None:
+    """Delete the Deployment, Service, HPA, PDB, Ingress and pull Secret; prints each one.
+
+    NAME is the deployment's, the spec's name.
+    """
     cluster = connect(context, namespace)
     gone = cluster.delete(name)
     if not gone:
@@ -24,6 +25,3 @@ def delete(
     for obj in gone:
         out_console.print(obj)
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(delete)

@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 import yaml
 
 from shipml.cli.console import err_console, out_console
 from shipml.cli.kube import (
-    ContextOpt,
-    NamespaceOpt,
-    TimeoutOpt,
-    WaitOpt,
     connect,
+    context_option,
+    namespace_option,
+    timeout_option,
+    wait_option,
     wait_with_progress,
 )
+from shipml.cli.params import EnumChoice
 from shipml.deploy import helm, knative, kserve, render
 from shipml.errors import DeployError, RegistryError
 from shipml.oci.reference import Reference, parse_reference
@@ -83,27 +84,40 @@ def _print(objects: list[dict[str, Any]], output: Output) -> None:
         out_console.out(yaml.safe_dump_all(objects, sort_keys=False), end="")
 
 
+@click.command("deploy")
+@click.argument("ref")
+@click.argument("chart_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+    help="Project with shipml.yaml.",
+)
+@click.option(
+    "--output", "-o", type=EnumChoice(Output),
+    help="yaml|json: print the objects; kserve|knative: that target; helm DIR: write a chart.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the objects, apply nothing.")
+@click.option("--force", is_flag=True, help="With -o helm: replace DIR.")
+@context_option
+@namespace_option
+@wait_option
+@timeout_option
 def deploy(
-    ref: Annotated[str, typer.Argument(help="Image as repo@sha256:... (a tag is resolved).")],
-    chart_dir: Annotated[Path | None, typer.Argument(help="With -o helm: where to write.")] = None,
-    project: Annotated[Path, typer.Option(help="Project with shipml.yaml.")] = Path("."),
-    output: Annotated[
-        Output | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="yaml|json: print the objects; kserve|knative: that target; "
-            "helm DIR: write a chart.",
-        ),
-    ] = None,
-    dry_run: Annotated[bool, typer.Option(help="Print the objects, apply nothing.")] = False,
-    force: Annotated[bool, typer.Option(help="With -o helm: replace DIR.")] = False,
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
-    wait: WaitOpt = True,
-    timeout: TimeoutOpt = 600,
+    ref: str,
+    chart_dir: Path | None,
+    project: Path,
+    output: Output | None,
+    dry_run: bool,
+    force: bool,
+    context: str | None,
+    namespace: str | None,
+    wait: bool,
+    timeout: int,
 ) -> None:
-    """Apply the Deployment, Service, HPA, PDB (and Ingress); prints the service URL."""
+    """Apply the Deployment, Service, HPA, PDB (and Ingress); prints the service URL.
+
+    REF is the image as repo@sha256:... (a tag is resolved to its digest at the registry);
+    CHART_DIR, with -o helm only, is where the chart is written.
+    """
     spec = load_spec(project)
     if (output is Output.helm) != (chart_dir is not None):
         raise DeployError(
@@ -144,6 +158,3 @@ def deploy(
         if (ing := spec.deploy.ingress) is not None:
             out_console.print(f"{'https' if ing.tls_secret else 'http'}://{ing.host}{ing.path}")
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(deploy)

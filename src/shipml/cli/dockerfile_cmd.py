@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
 from shipml.atomic import atomic_file
 from shipml.build.dockerfile import dockerfile as render
 from shipml.build.lock import LOCK_FILENAME, read_lock
 from shipml.cli.console import err_console, out_console
+from shipml.cli.params import project_argument
 from shipml.errors import BuildError
 from shipml.spec import load_spec
 
 
-def dockerfile(
-    project: Annotated[Path, typer.Argument(help="Project directory with shipml.yaml.")] = Path(
-        "."
-    ),
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Where to write it (default DIR/Dockerfile)."),
-    ] = None,
-    platform: Annotated[str, typer.Option(help="The platform whose pins it installs.")] = (
-        "linux/amd64"
-    ),
-) -> None:
-    """Write a Dockerfile (and the locked requirements it copies) for docker or buildx."""
+@click.command("dockerfile")
+@project_argument
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it (default PROJECT/Dockerfile).",
+)
+@click.option("--platform", default="linux/amd64", help="The platform whose pins it installs.")
+def dockerfile(project: Path, output: Path | None, platform: str) -> None:
+    """Write a Dockerfile (and the locked requirements it copies) for docker or buildx.
+
+    PROJECT is the directory with shipml.yaml and shipml.lock (default: this one).
+    """
     spec = load_spec(project)
     lock = read_lock(project / LOCK_FILENAME)
     if lock is None:
@@ -48,6 +47,3 @@ def dockerfile(
                       markup=False, highlight=False)
     out_console.print(str(target), markup=False, highlight=False)
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(dockerfile)

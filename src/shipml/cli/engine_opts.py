@@ -1,24 +1,19 @@
-"""What the container verbs (run, ps, logs, stop) share: ``--engine`` and finding the engine."""
+"""What the container verbs (run, ps, logs, stop) share: ``--engine`` and ``--time``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import click
 
-import typer
-
-EngineOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--engine",
-        help="podman or docker (default: $SHIPML_ENGINE, else Podman, else Docker).",
-        show_default=False,
-    ),
-]
-StopTimeoutOpt = Annotated[
-    int,
-    typer.Option(
-        "--time", "-t", min=0,
-        help="Seconds to let in-flight requests drain after SIGTERM before killing.",
-    ),
-]
-
+engine_option = click.option(
+    "--engine",
+    "engine_name",
+    help="podman or docker (default: $SHIPML_ENGINE, else Podman, else Docker).",
+)
+stop_timeout_option = click.option(
+    "--time",
+    "-t",
+    "stop_timeout",
+    type=click.IntRange(min=0),
+    default=35,
+    help="Seconds to let in-flight requests drain after SIGTERM before killing.",
+)

@@ -6,14 +6,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from shipml.archive import write_docker_archive, write_oci_archive
 from shipml.cli.console import err_console, out_console
-from shipml.cli.store_opts import StoreOpt, open_store
+from shipml.cli.params import EnumChoice
+from shipml.cli.store_opts import open_store, store_option
 from shipml.errors import FormatError
 from shipml.oci.descriptor import REF_NAME
 from shipml.oci.image import Image, compressed_size, image_for_platform
@@ -28,22 +28,29 @@ class ArchiveFormat(StrEnum):
     DOCKER = "docker"
 
 
+@click.command("export")
+@click.argument("ref")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="The tarball to write.",
+)
+@click.option(
+    "--format", "archive_format", type=EnumChoice(ArchiveFormat), default=ArchiveFormat.OCI.value,
+    help="oci: an oci-archive; docker: for `docker load` / `podman load`.",
+)
+@click.option("--platform", help="os/arch[/variant] to export from a multi-platform image.")
+@store_option
 def export(
-    ref: Annotated[str, typer.Argument(help="Image in the store: a ref or a digest (prefix).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The tarball to write.")],
-    archive_format: Annotated[
-        ArchiveFormat,
-        typer.Option(
-            "--format", help="oci: an oci-archive; docker: for `docker load` / `podman load`."
-        ),
-    ] = ArchiveFormat.OCI,
-    platform: Annotated[
-        str | None,
-        typer.Option(help="os/arch[/variant] to export from a multi-platform image."),
-    ] = None,
-    store: StoreOpt = None,
+    ref: str,
+    output: Path,
+    archive_format: ArchiveFormat,
+    platform: str | None,
+    store: Path | None,
 ) -> None:
-    """Write REF to FILE atomically (nothing is left behind on failure); prints FILE."""
+    """Write REF to the --output tarball atomically (nothing is left behind on failure).
+
+    REF is an image in the store: a ref or a digest (prefix). Prints the tarball's path.
+    """
     images = open_store(store)
     descriptor = images.resolve(ref)
     image = images.load(descriptor)
@@ -74,6 +81,3 @@ def _bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
         task = bars.add_task(label, total=total)
         yield lambda n: bars.advance(task, n)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("export")(export)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+
+import click
 from rich.filesize import decimal
 
 from shipml.build.cache import LayerCache, PruneReport, default_cache_dir
 from shipml.cli.console import out_console
-from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
+from shipml.cli.store_opts import json_option, open_store, print_json, store_option
 
 
-def gc(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+@click.command("gc")
+@store_option
+@json_option
+def gc(store: Path | None, as_json: bool) -> None:
     """Free the space of removed images; prints how many blobs and bytes went.
 
     On the default store, the build cache also forgets the layers no stored image uses.
@@ -29,6 +34,3 @@ def gc(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
             f"removed {cache.layers} layers, freed {decimal(cache.bytes)}", markup=False
         )
 
-
-def register(app: typer.Typer) -> None:
-    app.command("gc")(gc)

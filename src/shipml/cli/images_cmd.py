@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import typer
+import click
 from rich.filesize import decimal
 
-from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_columns, print_json
+from shipml.cli.store_opts import (
+    json_option,
+    open_store,
+    print_columns,
+    print_json,
+    store_option,
+)
 from shipml.errors import ShipmlError
 from shipml.layout import Store, StoredRef
 from shipml.oci.image import Image, compressed_size
@@ -39,7 +46,10 @@ def _row(store: Store, entry: StoredRef) -> dict[str, Any]:
     return row
 
 
-def images(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+@click.command("images")
+@store_option
+@json_option
+def images(store: Path | None, as_json: bool) -> None:
     """List the images in the store: name, tag, digest, platforms, created, compressed size."""
     target = open_store(store)
     rows = [_row(target, entry) for entry in target.refs()]
@@ -60,6 +70,3 @@ def images(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         )
     print_columns(lines)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("images")(images)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
 from shipml.cli.console import out_console
 from shipml.errors import SpecError
@@ -48,18 +47,15 @@ def spec_for(model_file: Path, *, name: str | None = None) -> Spec:
     )
 
 
-def init(
-    model_file: Annotated[Path, typer.Argument(help="The model file, e.g. model.joblib.")],
-    name: Annotated[str | None, typer.Option(help="Model name (default: the directory's).")] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing shipml.yaml.")] = False,
-) -> None:
-    """Write shipml.yaml beside MODEL_FILE; prints the path of the spec."""
+@click.command("init")
+@click.argument("model_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", help="Model name (default: the directory's).")
+@click.option("--force", is_flag=True, help="Overwrite an existing shipml.yaml.")
+def init(model_file: Path, name: str | None, force: bool) -> None:
+    """Write shipml.yaml beside MODEL_FILE (e.g. model.joblib); prints the spec's path."""
     target = model_file.parent / SPEC_FILENAME
     if target.exists() and not force:
         raise SpecError(f"{target} already exists", hint="pass --force to overwrite it")
     target.write_text(dump_spec(spec_for(model_file, name=name)), encoding="utf-8")
     out_console.print(str(target))
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(init)

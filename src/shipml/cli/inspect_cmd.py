@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Any
 
-import typer
+import click
 from rich.filesize import decimal
 
 from shipml.cli.console import out_console
-from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_columns, print_json
+from shipml.cli.store_opts import (
+    json_option,
+    open_store,
+    print_columns,
+    print_json,
+    store_option,
+)
 from shipml.oci.image import Image, ImageIndex, compressed_size
 
 
@@ -74,18 +81,18 @@ def _show(info: dict[str, Any]) -> None:
     print_columns(layers)
 
 
-def inspect(
-    ref: Annotated[str, typer.Argument(help="Image in the store: a ref or a digest (prefix).")],
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Show REF's digest, platform, runtime config, labels and layers."""
+@click.command("inspect")
+@click.argument("ref")
+@store_option
+@json_option
+def inspect_cmd(ref: str, store: Path | None, as_json: bool) -> None:
+    """Show REF's digest, platform, runtime config, labels and layers.
+
+    REF is an image in the store: a ref or a digest (prefix).
+    """
     info = {"reference": ref, **describe(open_store(store).open_any(ref))}
     if as_json:
         print_json(info)
     else:
         _show(info)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("inspect")(inspect)

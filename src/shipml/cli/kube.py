@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
+import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shipml.cli.console import err_console
@@ -13,19 +13,17 @@ from shipml.deploy.rollout import RolloutState
 if TYPE_CHECKING:  # the kubernetes client takes ~0.2 s to import: only verbs that connect pay
     from shipml.deploy.kubernetes import Cluster
 
-ContextOpt = Annotated[
-    str | None, typer.Option("--context", help="kubeconfig context (default: the current one).")
-]
-NamespaceOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--namespace", "-n", help="Namespace (default: deploy.namespace, else the context's)."
-    ),
-]
-TimeoutOpt = Annotated[
-    int, typer.Option("--timeout", help="Seconds to wait for the rollout before diagnosing it.")
-]
-WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the rollout.")]
+context_option = click.option(
+    "--context", help="kubeconfig context (default: the current one)."
+)
+namespace_option = click.option(
+    "--namespace", "-n", help="Namespace (default: deploy.namespace, else the context's)."
+)
+timeout_option = click.option(
+    "--timeout", type=click.IntRange(min=1), default=600,
+    help="Seconds to wait for the rollout before diagnosing it.",
+)
+wait_option = click.option("--wait/--no-wait", default=True, help="Wait for the rollout.")
 
 
 def connect(context: str | None, namespace: str | None) -> Cluster:

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from shipml.build.cache import LayerCache, default_cache_dir
 from shipml.build.lock import LOCK_FILENAME
 from shipml.build.project import lock_project
 from shipml.cli.build_base import base_opener
-from shipml.cli.build_cmd import LayerProgress, PlatformOpt, parse_platforms
+from shipml.cli.build_cmd import LayerProgress, parse_platforms, platform_option
 from shipml.cli.console import err_console, out_console
+from shipml.cli.params import project_argument
 
 
-def lock(
-    project: Annotated[Path, typer.Argument(help="Project directory with shipml.yaml.")] = Path(
-        "."
-    ),
-    platform: PlatformOpt = None,
-) -> None:
-    """Pin the model's and the server's requirements (with hashes) and the base image."""
+@click.command("lock")
+@project_argument
+@platform_option
+def lock(project: Path, platform: tuple[str, ...]) -> None:
+    """Pin the model's and the server's requirements (with hashes) and the base image.
+
+    PROJECT is the directory with shipml.yaml (default: this one).
+    """
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with ExitStack() as stack:
         bars = stack.enter_context(Progress(*columns, console=err_console, transient=True))
@@ -41,6 +42,3 @@ def lock(
                           markup=False, highlight=False, soft_wrap=True)
     out_console.print(str(project / LOCK_FILENAME), markup=False, highlight=False, soft_wrap=True)
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(lock)

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
 from shipml.cli.console import err_console, out_console
-from shipml.cli.registry_options import InsecureOpt, PasswordStdinOpt, read_password_stdin
+from shipml.cli.registry_options import (
+    insecure_option,
+    password_stdin_option,
+    read_password_stdin,
+)
 from shipml.errors import AuthError
 from shipml.registry import credentials
 from shipml.registry.client import RegistryClient
 from shipml.registry.credentials import Credential
 
-AuthFileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--authfile",
-        help="Auth file to write (default: Docker's config.json; Podman's auth.json works too).",
-    ),
-]
+authfile_option = click.option(
+    "--authfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Auth file to write (default: Docker's config.json; Podman's auth.json works too).",
+)
 
 
 def _registry(text: str) -> str:
@@ -28,21 +29,30 @@ def _registry(text: str) -> str:
     return credentials.normalize_host(text).split("/")[0]
 
 
+@click.command("login")
+@click.argument("registry")
+@click.option("--username", "-u", help="User name.")
+@password_stdin_option
+@authfile_option
+@insecure_option
 def login(
-    registry: Annotated[str, typer.Argument(help="Registry host[:port], e.g. ghcr.io.")],
-    username: Annotated[str | None, typer.Option("--username", "-u", help="User name.")] = None,
-    password_stdin: PasswordStdinOpt = False,
-    authfile: AuthFileOpt = None,
-    insecure: InsecureOpt = None,
+    registry: str,
+    username: str | None,
+    password_stdin: bool,
+    authfile: Path | None,
+    insecure: tuple[str, ...],
 ) -> None:
-    """Check the credentials against REGISTRY, then save them (file mode 0600)."""
+    """Check the credentials against REGISTRY (host[:port], e.g. ghcr.io), then save them.
+
+    The auth file is written with mode 0600.
+    """
     host = _registry(registry)
-    user = username or typer.prompt("Username")
-    secret = read_password_stdin() if password_stdin else typer.prompt("Password", hide_input=True)
+    user = username or click.prompt("Username")
+    secret = read_password_stdin() if password_stdin else click.prompt("Password", hide_input=True)
     if not user or not secret:
         raise AuthError("login needs a username and a password")
     credential = Credential(user, secret)
-    with RegistryClient(host, credential=credential, insecure=insecure or ()) as client:
+    with RegistryClient(host, credential=credential, insecure=insecure) as client:
         client.ping()
     path = authfile or credentials.docker_config_file()
     credentials.store(path, host, credential)
@@ -50,10 +60,10 @@ def login(
     out_console.print(str(path), markup=False)
 
 
-def logout(
-    registry: Annotated[str, typer.Argument(help="Registry host[:port].")],
-    authfile: AuthFileOpt = None,
-) -> None:
+@click.command("logout")
+@click.argument("registry")
+@authfile_option
+def logout(registry: str, authfile: Path | None) -> None:
     """Forget the saved credentials for REGISTRY."""
     host = _registry(registry)
     path = authfile or credentials.docker_config_file()
@@ -62,7 +72,3 @@ def logout(
     err_console.print(f"Removed login credentials for {host}")
     out_console.print(str(path), markup=False)
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(login)
-    app.command()(logout)

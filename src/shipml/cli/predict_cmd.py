@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
+import click
 import httpx
-import typer
 
 from shipml.cli.console import out_console
 from shipml.errors import RequestError, ShipmlError
@@ -33,13 +33,18 @@ def infer_url(url: str, model: str | None) -> str:
     return f"{base}/v2/models/{model}/infer"
 
 
-def predict(
-    url: Annotated[str, typer.Argument(help="Server URL, or a full .../infer or ...:predict URL.")],
-    data: Annotated[str, typer.Option("--data", "-d", help="Request JSON, or @file.")],
-    model: Annotated[str | None, typer.Option(help="Model name (default: the server's).")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait.")] = 30.0,
-) -> None:
-    """POST a V2 (or V1) request; prints the response JSON."""
+@click.command("predict")
+@click.argument("url")
+@click.option("--data", "-d", required=True, help="Request JSON, or @file.")
+@click.option("--model", help="Model name (default: the server's).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              help="Seconds to wait.")
+def predict(url: str, data: str, model: str | None, timeout: float) -> None:
+    """POST a V2 (or V1) request to URL; prints the response JSON.
+
+    URL is the server's (its only model's infer endpoint is used), or a full .../infer or
+    ...:predict URL.
+    """
     body = _body(data)
     try:
         target = infer_url(url, model)
@@ -56,6 +61,3 @@ def predict(
         )
     out_console.print_json(response.text)
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(predict)

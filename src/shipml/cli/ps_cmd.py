@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import click
 from rich.table import Table
 
 from shipml.cli.console import out_console
-from shipml.cli.engine_opts import EngineOpt
-from shipml.cli.store_opts import JsonOpt, print_json
+from shipml.cli.engine_opts import engine_option
+from shipml.cli.store_opts import json_option, print_json
 from shipml.engines.detect import find_engine
 
 
-def ps(
-    all_states: Annotated[
-        bool, typer.Option("--all", "-a", help="Include stopped containers.")
-    ] = False,
-    engine_name: EngineOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@click.command("ps")
+@click.option("--all", "-a", "all_states", is_flag=True, help="Include stopped containers.")
+@engine_option
+@json_option
+def ps(all_states: bool, engine_name: str | None, as_json: bool) -> None:
     """List shipml's containers: name, image, state, URL."""
     engine = find_engine(engine_name)
     rows = engine.containers(all_states=all_states)
@@ -37,6 +33,3 @@ def ps(
         table.add_row(c.name, c.ref, c.status, " ".join(p.url for p in c.ports))
     out_console.print(table)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("ps")(ps)

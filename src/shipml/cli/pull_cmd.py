@@ -2,49 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import click
 
 from shipml.cli.console import err_console, out_console
 from shipml.cli.registry_options import (
-    InsecureOpt,
-    JobsOpt,
-    PasswordStdinOpt,
-    UsernameOpt,
-    explicit_credential,
+    Transfer,
     open_client,
     progress_bars,
     summary,
+    transfer_options,
 )
-from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
+from shipml.cli.store_opts import open_store, print_json
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
 from shipml.registry.pull import pull
 
 
+@click.command("pull")
+@click.argument("ref")
+@click.option(
+    "--platform", help="os/arch[/variant] to pick from a multi-platform image (default: host)."
+)
+@click.option("--all-platforms", is_flag=True, help="Keep every platform of an index.")
+@transfer_options
 def pull_cmd(
-    ref: Annotated[str, typer.Argument(help="Image to pull, e.g. registry.io/team/model:1.0.")],
-    platform: Annotated[
-        str | None,
-        typer.Option(help="os/arch[/variant] to pick from a multi-platform image (default: host)."),
-    ] = None,
-    all_platforms: Annotated[
-        bool, typer.Option("--all-platforms", help="Keep every platform of an index.")
-    ] = False,
-    store: StoreOpt = None,
-    insecure: InsecureOpt = None,
-    username: UsernameOpt = None,
-    password_stdin: PasswordStdinOpt = False,
-    jobs: JobsOpt = 4,
-    as_json: JsonOpt = False,
+    ref: str,
+    platform: str | None,
+    all_platforms: bool,
+    transfer: Transfer,
 ) -> None:
-    """Pull REF into the store, every blob checked against its digest; prints the digest."""
+    """Pull REF into the store, every blob checked against its digest; prints the digest.
+
+    REF is a registry image, e.g. registry.io/team/model:1.0 or ...@sha256:...
+    """
     reference = Reference.parse(ref)
     wanted = Platform.parse(platform) if platform else None
-    credential = explicit_credential(username, password_stdin)
-    target = open_store(store)
-    client = open_client(reference, credential=credential, insecure=insecure)
+    target = open_store(transfer.store)
+    client = open_client(reference, credential=transfer.credential, insecure=transfer.insecure)
     with client, progress_bars() as bars:
         result = pull(
             client,
@@ -52,17 +46,14 @@ def pull_cmd(
             target,
             platform=wanted,
             all_platforms=all_platforms,
-            jobs=jobs,
+            jobs=transfer.jobs,
             progress=bars,
         )
     err_console.print(f"{reference.familiar()}: {summary(result.outcomes.values())}")
     digest = result.descriptor.digest
-    if as_json:
+    if transfer.as_json:
         body = {"reference": str(reference.with_digest(digest)), "digest": str(digest)}
         print_json(body)
     else:
         out_console.print(str(digest), markup=False)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("pull")(pull_cmd)

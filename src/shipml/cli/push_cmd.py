@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
 from shipml.cli.console import out_console
 from shipml.cli.registry_options import (
-    InsecureOpt,
-    JobsOpt,
-    PasswordStdinOpt,
-    UsernameOpt,
-    explicit_credential,
+    Transfer,
     open_client,
     push_image,
+    transfer_options,
 )
-from shipml.cli.store_opts import JsonOpt, StoreOpt, open_store, print_json
+from shipml.cli.store_opts import open_store, print_json
 from shipml.errors import NotFoundError
 from shipml.oci.image import Image, ImageIndex
 from shipml.oci.reference import Reference, names_registry
@@ -36,21 +32,23 @@ def print_result(result: PushResult, dest: Reference, *, as_json: bool) -> None:
         out_console.print(str(result.digest), markup=False)
 
 
+@click.command("push")
+@click.argument("ref")
+@click.argument("dest", required=False)
+@transfer_options
 def push_cmd(
-    ref: Annotated[str, typer.Argument(help="Image in the local store, or on a registry to copy.")],
-    dest: Annotated[str | None, typer.Argument(help="Where to push (default: REF).")] = None,
-    store: StoreOpt = None,
-    insecure: InsecureOpt = None,
-    username: UsernameOpt = None,
-    password_stdin: PasswordStdinOpt = False,
-    jobs: JobsOpt = 4,
-    as_json: JsonOpt = False,
+    ref: str,
+    dest: str | None,
+    transfer: Transfer,
 ) -> None:
-    """Push REF to DEST (blobs first, then the manifest); prints the manifest digest."""
+    """Push REF to DEST (blobs first, then the manifest); prints the manifest digest.
+
+    REF is an image in the local store, or on a registry to copy from; DEST defaults to REF.
+    """
     target = Reference.parse(dest or ref)
-    credential = explicit_credential(username, password_stdin)
-    local = _from_store(ref, store)
-    with open_client(target, credential=credential, insecure=insecure) as client:
+    local = _from_store(ref, transfer.store)
+    insecure, jobs = transfer.insecure, transfer.jobs
+    with open_client(target, credential=transfer.credential, insecure=insecure) as client:
         if local is not None:
             result = push_image(local, target, client, jobs=jobs)
         else:
@@ -60,7 +58,7 @@ def push_cmd(
                 same = origin.registry == target.registry
                 mounts = (origin.repository,) if same else ()
                 result = push_image(source, target, client, jobs=jobs, mount_from=mounts)
-    print_result(result, target, as_json=as_json)
+    print_result(result, target, as_json=transfer.as_json)
 
 
 def _from_store(ref: str, store: Path | None) -> Image | ImageIndex | None:
@@ -72,6 +70,3 @@ def _from_store(ref: str, store: Path | None) -> Image | ImageIndex | None:
             return None
         raise
 
-
-def register(app: typer.Typer) -> None:
-    app.command("push")(push_cmd)

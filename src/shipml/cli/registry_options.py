@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TransferSpeedColumn,
-)
+import click
 
 from shipml.cli.console import err_console
+from shipml.cli.store_opts import json_option, store_option
 from shipml.errors import AuthError, NotFoundError, SpecError
 from shipml.layout import Store
 from shipml.oci.image import Image, ImageIndex
@@ -32,21 +28,58 @@ from shipml.registry.progress import Outcome
 from shipml.registry.pull import pull
 from shipml.registry.push import PushResult, push
 
-InsecureOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--insecure",
-        help="Use plain HTTP for this registry (repeatable); localhost always may.",
-        metavar="REGISTRY",
-    ),
-]
-UsernameOpt = Annotated[
-    str | None, typer.Option("--username", "-u", help="Registry user (default: saved login).")
-]
-PasswordStdinOpt = Annotated[
-    bool, typer.Option("--password-stdin", help="Read the password or token from stdin.")
-]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, max=32, help="Parallel blobs.")]
+if TYPE_CHECKING:  # rich.progress is imported only where bars are drawn (a terminal)
+    from rich.progress import Progress, TaskID
+
+insecure_option = click.option(
+    "--insecure",
+    multiple=True,
+    metavar="REGISTRY",
+    help="Use plain HTTP for this registry (repeatable); localhost always may.",
+)
+username_option = click.option(
+    "--username", "-u", help="Registry user (default: saved login)."
+)
+password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password or token from stdin."
+)
+jobs_option = click.option(
+    "--jobs", "-j", type=click.IntRange(1, 32), default=4, help="Parallel blobs."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """What push and pull share from the command line, with the credential read already."""
+
+    store: Path | None
+    insecure: tuple[str, ...]
+    credential: Credential | None
+    jobs: int
+    as_json: bool
+
+
+def transfer_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add --store, --insecure, -u/--password-stdin, --jobs and --json as one ``transfer``."""
+
+    @functools.wraps(command)
+    def with_transfer(
+        store: Path | None,
+        insecure: tuple[str, ...],
+        username: str | None,
+        password_stdin: bool,
+        jobs: int,
+        as_json: bool,
+        **rest: Any,
+    ) -> None:
+        credential = explicit_credential(username, password_stdin)
+        command(transfer=Transfer(store, insecure, credential, jobs, as_json), **rest)
+
+    shared = (store_option, insecure_option, username_option, password_stdin_option,
+              jobs_option, json_option)
+    for option in reversed(shared):  # the innermost decorator is listed last in --help
+        with_transfer = option(with_transfer)
+    return with_transfer
 
 
 def read_password_stdin() -> str:
@@ -70,11 +103,11 @@ def open_client(
     ref: Reference,
     *,
     credential: Credential | None = None,
-    insecure: list[str] | None = None,
+    insecure: Sequence[str] = (),
 ) -> RegistryClient:
     """A client for ``ref``'s registry: explicit credentials, else the saved ones, else none."""
     found = credential or credentials.lookup(ref.registry, ref.repository)
-    return RegistryClient(ref.registry, credential=found, insecure=insecure or ())
+    return RegistryClient(ref.registry, credential=found, insecure=insecure)
 
 
 class BarProgress:
@@ -102,8 +135,22 @@ class BarProgress:
 
 
 @contextmanager
-def progress_bars() -> Iterator[BarProgress]:
-    """Per-blob progress bars with bytes and speed, on stderr, removed when done."""
+def progress_bars() -> Iterator[transfer.Progress]:
+    """Per-blob progress bars with bytes and speed on stderr, removed when done.
+
+    Off a terminal rich would draw nothing (the bars are transient), so nothing is set up.
+    """
+    if not err_console.is_terminal:
+        yield transfer.NoProgress()
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
     bars = Progress(
         TextColumn("{task.description:<20}"),
         BarColumn(bar_width=30),
@@ -129,7 +176,7 @@ def registry_base(
     store: Store,
     *,
     platform: Platform,
-    insecure: list[str] | None = None,
+    insecure: Sequence[str] = (),
     progress: transfer.Progress | None = None,
 ) -> Image:
     """A registry base image (``REGISTRY/REPO:TAG`` or ``...@sha256:...``) from the store.
@@ -171,7 +218,7 @@ def push_image(
     return result
 
 
-def require_registry_tags(tags: list[str] | None) -> None:
+def require_registry_tags(tags: Sequence[str]) -> None:
     """``--push`` needs ``--tag``s that name their registry (checked before a long build)."""
     if not tags:
         raise SpecError("--push needs --tag REGISTRY/REPOSITORY:TAG to know where to push")
@@ -184,7 +231,7 @@ def require_registry_tags(tags: list[str] | None) -> None:
 
 
 def push_refs(
-    image: Image | ImageIndex, refs: list[Reference], *, insecure: list[str] | None = None
+    image: Image | ImageIndex, refs: list[Reference], *, insecure: Sequence[str] = ()
 ) -> None:
     """Push ``image`` to every ref with progress (``shipml build --push``)."""
     for ref in refs:

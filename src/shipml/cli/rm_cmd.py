@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
 
-import typer
+import click
 
 from shipml.cli.console import out_console
-from shipml.cli.store_opts import StoreOpt, open_store
+from shipml.cli.store_opts import open_store, store_option
 from shipml.oci.descriptor import REF_NAME
 
 
-def rm(
-    refs: Annotated[
-        list[str], typer.Argument(help="Refs or digests; a digest removes every name of it.")
-    ],
-    store: StoreOpt = None,
-) -> None:
-    """Remove each REF from the store's index; prints what was removed, one per line."""
+@click.command("rm")
+@click.argument("refs", metavar="REF...", nargs=-1, required=True)
+@store_option
+def rm(refs: tuple[str, ...], store: Path | None) -> None:
+    """Remove each REF from the store's index; prints what was removed, one per line.
+
+    A REF is a ref or a digest; a digest removes every name of it.
+    """
     images = open_store(store)
     for ref in refs:
         for descriptor in images.remove(ref):
@@ -26,6 +27,3 @@ def rm(
                 f"{name}@{descriptor.digest}" if name else str(descriptor.digest), markup=False
             )
 
-
-def register(app: typer.Typer) -> None:
-    app.command("rm")(rm)

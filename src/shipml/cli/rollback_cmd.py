@@ -2,36 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import click
 
 from shipml.cli.console import out_console
 from shipml.cli.kube import (
-    ContextOpt,
-    NamespaceOpt,
-    TimeoutOpt,
-    WaitOpt,
     connect,
+    context_option,
+    namespace_option,
+    timeout_option,
+    wait_option,
     wait_with_progress,
 )
 
 
+@click.command("rollback")
+@click.argument("name")
+@click.option("--to-revision", type=click.IntRange(min=1), help="Revision to restore.")
+@context_option
+@namespace_option
+@wait_option
+@timeout_option
 def rollback(
-    name: Annotated[str, typer.Argument(help="The deployment (the spec's name).")],
-    to_revision: Annotated[int | None, typer.Option(help="Revision to restore.")] = None,
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
-    wait: WaitOpt = True,
-    timeout: TimeoutOpt = 600,
+    name: str,
+    to_revision: int | None,
+    context: str | None,
+    namespace: str | None,
+    wait: bool,
+    timeout: int,
 ) -> None:
-    """Restore an earlier pod template and wait for it; prints the image now running."""
+    """Restore an earlier pod template and wait for it; prints the image now running.
+
+    NAME is the deployment's, the spec's name; by default the previous revision returns.
+    """
     cluster = connect(context, namespace)
     target = cluster.rollback(name, to_revision=to_revision)
     if wait:
         wait_with_progress(cluster, name, timeout_s=timeout)
     out_console.print(target.template["spec"]["containers"][0]["image"])
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(rollback)

@@ -12,16 +12,18 @@ import contextlib
 import json
 import secrets
 import signal
+from collections.abc import Sequence
 from enum import StrEnum
+from pathlib import Path
 from types import FrameType
-from typing import Annotated
 
-import typer
+import click
 
 from shipml.cli.console import err_console, out_console
-from shipml.cli.engine_opts import EngineOpt, StopTimeoutOpt
-from shipml.cli.registry_options import InsecureOpt, open_client, progress_bars
-from shipml.cli.store_opts import StoreOpt, open_store
+from shipml.cli.engine_opts import engine_option, stop_timeout_option
+from shipml.cli.params import EnumChoice
+from shipml.cli.registry_options import insecure_option, open_client, progress_bars
+from shipml.cli.store_opts import json_option, open_store, store_option
 from shipml.engines.base import REF_LABEL, Engine, Publish, RunOptions
 from shipml.engines.detect import find_engine
 from shipml.engines.ready import Started, start
@@ -44,7 +46,7 @@ class PullPolicy(StrEnum):
 
 
 def _stored_or_pulled(
-    store: Store, ref: str, policy: PullPolicy, insecure: list[str] | None,
+    store: Store, ref: str, policy: PullPolicy, insecure: Sequence[str],
     platform: Platform | None,
 ) -> None:
     if policy != PullPolicy.ALWAYS:
@@ -68,7 +70,7 @@ def _container_port(image: EngineImage, env: dict[str, str]) -> int:
     return int(ports[0]) if ports else DEFAULT_PORT
 
 
-def _env(pairs: list[str]) -> dict[str, str]:
+def _env(pairs: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -119,43 +121,55 @@ def _follow(engine: Engine, started: Started, stop_timeout: int) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+@click.command("run")
+@click.argument("ref")
+@click.option(
+    "--publish", "-p", multiple=True, metavar="[HOST_IP:]HOST_PORT[:PORT]",
+    help="Publish the server port (default: 127.0.0.1:8080:8080).",
+)
+@click.option(
+    "--env", "-e", multiple=True, metavar="KEY=VALUE",
+    help="Environment variable, e.g. SHIPML_MAX_BATCH_SIZE=32 (repeatable).",
+)
+@click.option("--detach", "-d", is_flag=True, help="Return once ready, leaving it running.")
+@click.option("--name", help="Container name (default: generated).")
+@click.option("--read-only", is_flag=True, help="Read-only root filesystem, writable /tmp only.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=1), default=120.0,
+    help="Seconds to wait for /v2/health/ready.",
+)
+@click.option(
+    "--pull", "pull_policy", type=EnumChoice(PullPolicy), default=PullPolicy.MISSING.value,
+    help="Pull a registry ref into the store first.",
+)
+@click.option("--platform", help="os/arch of a multi-platform image (default: host).")
+@stop_timeout_option
+@engine_option
+@store_option
+@insecure_option
+@json_option
 def run(
-    ref: Annotated[str, typer.Argument(help="Image: a store ref or digest, or a registry ref.")],
-    publish: Annotated[
-        list[str] | None,
-        typer.Option("--publish", "-p", metavar="[HOST_IP:]HOST_PORT[:PORT]",
-                     help="Publish the server port (default: 127.0.0.1:8080:8080)."),
-    ] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option("--env", "-e", metavar="KEY=VALUE",
-                     help="Environment variable, e.g. SHIPML_MAX_BATCH_SIZE=32 (repeatable)."),
-    ] = None,
-    detach: Annotated[
-        bool, typer.Option("--detach", "-d", help="Return once ready, leaving it running.")
-    ] = False,
-    name: Annotated[str | None, typer.Option(help="Container name (default: generated).")] = None,
-    read_only: Annotated[
-        bool, typer.Option("--read-only", help="Read-only root filesystem, writable /tmp only.")
-    ] = False,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for /v2/health/ready.", min=1)
-    ] = 120.0,
-    pull_policy: Annotated[
-        PullPolicy, typer.Option("--pull", help="Pull a registry ref into the store first.")
-    ] = PullPolicy.MISSING,
-    platform: Annotated[
-        str | None, typer.Option(help="os/arch of a multi-platform image (default: host).")
-    ] = None,
-    stop_timeout: StopTimeoutOpt = 35,
-    engine_name: EngineOpt = None,
-    store: StoreOpt = None,
-    insecure: InsecureOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    ref: str,
+    publish: tuple[str, ...],
+    env: tuple[str, ...],
+    detach: bool,
+    name: str | None,
+    read_only: bool,
+    timeout: float,
+    pull_policy: PullPolicy,
+    platform: str | None,
+    stop_timeout: int,
+    engine_name: str | None,
+    store: Path | None,
+    insecure: tuple[str, ...],
+    as_json: bool,
 ) -> None:
-    """Run REF in Podman or Docker, wait until it is ready, print its URL."""
+    """Run REF in Podman or Docker, wait until it is ready, print its URL.
+
+    REF is a store ref or digest, or a registry ref (pulled into the store first).
+    """
     engine = find_engine(engine_name)
-    variables = _env(env or [])
+    variables = _env(env)
     wanted = Platform.parse(platform) if platform else None
     target = open_store(store)
     _stored_or_pulled(target, ref, pull_policy, insecure, wanted)
@@ -167,7 +181,7 @@ def run(
     options = RunOptions(
         image=image.id,
         name=name or _default_name(image),
-        publish=tuple(Publish.parse(p, container_port=port) for p in publish or [str(port)]),
+        publish=tuple(Publish.parse(p, container_port=port) for p in publish or (str(port),)),
         env=variables,
         labels={REF_LABEL: ref},
         read_only=read_only,
@@ -184,8 +198,4 @@ def run(
         out_console.print(started.url, markup=False)
     if not detach:
         _follow(engine, started, stop_timeout)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("run")(run)
 

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
+
+from shipml.cli.params import project_argument
 
 
-def serve(
-    project: Annotated[Path, typer.Argument(help="Project directory with shipml.yaml.")] = Path(
-        "."
-    ),
-    port: Annotated[int | None, typer.Option(help="Port (default: serve.port, 8080).")] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default: serve.workers).")
-    ] = None,
-) -> None:
-    """Serve the model until Ctrl-C or SIGTERM (drains in-flight requests, then exits 0)."""
+@click.command("serve")
+@project_argument
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Port (default: serve.port, 8080)."
+)
+@click.option("--host", default="127.0.0.1", help="Address to listen on.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), help="Worker processes (default: serve.workers)."
+)
+def serve(project: Path, port: int | None, host: str, workers: int | None) -> None:
+    """Serve the model until Ctrl-C or SIGTERM (drains in-flight requests, then exits 0).
+
+    PROJECT is the directory with shipml.yaml (default: this one).
+    """
     from shipml.runtime.main import serve as run_server
 
     run_server(project, host=host, port=port, workers=workers)
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(serve)

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Annotated
 
-import typer
+import click
 
 from shipml.cli.console import out_console
-from shipml.cli.kube import ContextOpt, NamespaceOpt, connect
+from shipml.cli.kube import connect, context_option, namespace_option
 from shipml.deploy.diagnosis import explain
 from shipml.deploy.rollout import revision, rollout_state
 from shipml.errors import DeployError
 
 
-def status(
-    name: Annotated[str, typer.Argument(help="The deployment (the spec's name).")],
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-) -> None:
-    """Print the rollout state, image, revision and any reason pods are not ready."""
+@click.command("status")
+@click.argument("name")
+@context_option
+@namespace_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def status(name: str, context: str | None, namespace: str | None, as_json: bool) -> None:
+    """Print the rollout state, image, revision and any reason pods are not ready.
+
+    NAME is the deployment's, the spec's name.
+    """
     cluster = connect(context, namespace)
     deployment = cluster.get("apps/v1", "Deployment", name)
     if deployment is None:
@@ -51,6 +53,3 @@ def status(
     if findings:
         out_console.print(explain(findings))
 
-
-def register(app: typer.Typer) -> None:
-    app.command()(status)

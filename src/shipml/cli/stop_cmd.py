@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import click
 
 from shipml.cli.console import err_console, out_console
-from shipml.cli.engine_opts import EngineOpt, StopTimeoutOpt
+from shipml.cli.engine_opts import engine_option, stop_timeout_option
 from shipml.engines.detect import find_engine
 from shipml.errors import EngineError
 
 
-def stop(
-    names: Annotated[list[str], typer.Argument(help="Container names (see `shipml ps`).")],
-    stop_timeout: StopTimeoutOpt = 35,
-    engine_name: EngineOpt = None,
-) -> None:
-    """Stop each container with SIGTERM, kill it after --time seconds, remove it."""
+@click.command("stop")
+@click.argument("names", metavar="NAME...", nargs=-1, required=True)
+@stop_timeout_option
+@engine_option
+def stop(names: tuple[str, ...], stop_timeout: int, engine_name: str | None) -> None:
+    """Stop each container NAME with SIGTERM, kill it after --time seconds, remove it.
+
+    The names are those `shipml ps` lists.
+    """
     engine = find_engine(engine_name)
     managed = {c.name for c in engine.containers(all_states=True)}
     for name in names:
@@ -37,6 +38,3 @@ def stop(
             err_console.print(f"{name}: {state.why()}")
         out_console.print(name, markup=False)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("stop")(stop)

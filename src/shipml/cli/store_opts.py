@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
 from shipml.cli.console import out_console
 from shipml.layout import Store
 
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--store",
-        help="Image store directory (default: $SHIPML_HOME/store, else ~/.cache/shipml/store).",
-        show_default=False,
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+store_option = click.option(
+    "--store",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Image store directory (default: $SHIPML_HOME/store, else ~/.cache/shipml/store).",
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."
+)
 
 
 def open_store(path: Path | None) -> Store:

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
 
-import typer
+import click
 
 from shipml.cli.console import out_console
-from shipml.cli.store_opts import StoreOpt, open_store
+from shipml.cli.store_opts import open_store, store_option
 from shipml.oci.reference import Reference
 
 
-def tag_cmd(
-    src: Annotated[str, typer.Argument(help="Image in the store: a ref or a digest (prefix).")],
-    dest: Annotated[str, typer.Argument(help="New name, e.g. registry.io/team/model:1.0.")],
-    store: StoreOpt = None,
-) -> None:
-    """Name SRC as DEST too (no blob is copied); prints DEST pinned to its digest."""
+@click.command("tag")
+@click.argument("src")
+@click.argument("dest")
+@store_option
+def tag_cmd(src: str, dest: str, store: Path | None) -> None:
+    """Name SRC as DEST too (no blob is copied); prints DEST pinned to its digest.
+
+    SRC is a ref or a digest (prefix) in the store; DEST the new name,
+    e.g. registry.io/team/model:1.0.
+    """
     target = Reference.parse(dest)
     images = open_store(store)
     descriptor = images.write(images.open_any(src), ref=target)
     out_console.print(str(target.with_digest(descriptor.digest)), markup=False)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("tag")(tag_cmd)
