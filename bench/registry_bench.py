@@ -7,7 +7,8 @@
 Every push goes to a fresh, empty docker-registry on 127.0.0.1 (so nothing is skipped) and
 every pull into a fresh store; skopeo reads and writes the same content through its oci:
 transport (our store is an OCI image layout). Both verify digests. Wall time is the median of
-the rounds, peak memory is the largest resident set of the process (wait4's ru_maxrss).
+the rounds, peak memory the largest resident set of the process, as GNU time reports it: a
+child forked from this Python process would report this process's own memory as its peak.
 Without --example-ref, the example stands in as a synthetic image of the example's shape:
 a ~30 MiB base, ~60 MiB of dependencies, a small model and code layer.
 """
@@ -35,6 +36,7 @@ from shipml.oci.reference import Reference
 from shipml.testing.registry import local_registry
 
 SHIPML = str(Path(sys.executable).parent / "shipml")
+GNU_TIME = "/usr/bin/time"
 STORE_REF = "bench.local/{name}:v1"
 
 
@@ -45,18 +47,19 @@ class Run:
 
 
 def timed(args: list[str], env: dict[str, str]) -> Run:
-    """Run ``args`` to completion; its wall time and peak RSS (wait4 gives this child's)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-2000:]}")
-    return Run(elapsed, usage.ru_maxrss / 1024)
+    """Run ``args`` to completion under GNU time: its wall time and peak RSS."""
+    with tempfile.NamedTemporaryFile(prefix="rss-") as rss:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [GNU_TIME, "-f", "%M", "-o", rss.name, *args],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
+        )
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            stderr = proc.stderr.decode(errors="replace")
+            raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-2000:]}")
+        peak_kib = int(Path(rss.name).read_text().split()[-1])
+    return Run(elapsed, peak_kib / 1024)
 
 
 def random_file(path: Path, size: int, *, compressible: bool) -> Path:
@@ -134,8 +137,8 @@ def main() -> None:
     parser.add_argument("--example-ref", help="a built example image in --store to use instead")
     parser.add_argument("--store", type=Path, help="the store holding --example-ref")
     options = parser.parse_args()
-    if shutil.which("skopeo") is None:
-        raise SystemExit("needs skopeo (apt-get install skopeo)")
+    if shutil.which("skopeo") is None or not os.access(GNU_TIME, os.X_OK):
+        raise SystemExit("needs skopeo and GNU time (apt-get install skopeo time)")
     with tempfile.TemporaryDirectory(prefix="shipml-registry-bench-") as tmp:
         work = Path(tmp)
         env = {**os.environ, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker")}
