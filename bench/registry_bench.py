@@ -1,6 +1,6 @@
 """Registry benchmark: `shipml push` / `shipml pull` against `skopeo copy`, in the same run.
 
-    .venv/bin/python bench/registry_bench.py                 # example image + a 1 GiB layer
+    .venv/bin/python bench/registry_bench.py                 # the example + a 1 GiB layer
     .venv/bin/python bench/registry_bench.py --rounds 3 --big-mib 256
     .venv/bin/python bench/registry_bench.py --example-ref REF --store DIR   # a built image
 
@@ -9,8 +9,8 @@ every pull into a fresh store; skopeo reads and writes the same content through 
 transport (our store is an OCI image layout). Both verify digests. Wall time is the median of
 the rounds, peak memory the largest resident set of the process, as GNU time reports it: a
 child forked from this Python process would report this process's own memory as its peak.
-Without --example-ref, the example stands in as a synthetic image of the example's shape:
-a ~30 MiB base, ~60 MiB of dependencies, a small model and code layer.
+Without --example-ref, examples/sklearn-classifier is trained and built first (with the
+user's build cache, so only the first run pays for the base), as the demo does.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from shipml.oci.reference import Reference
 from shipml.testing.registry import local_registry
 
 SHIPML = str(Path(sys.executable).parent / "shipml")
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sklearn-classifier"
 GNU_TIME = "/usr/bin/time"
 STORE_REF = "bench.local/{name}:v1"
 
@@ -62,30 +63,39 @@ def timed(args: list[str], env: dict[str, str]) -> Run:
     return Run(elapsed, peak_kib / 1024)
 
 
-def random_file(path: Path, size: int, *, compressible: bool) -> Path:
-    """``size`` bytes: random, or half random half zeros (compresses about like code and libs)."""
+def random_file(path: Path, size: int) -> Path:
+    """``size`` random bytes (incompressible, like model weights)."""
     with path.open("wb") as f:
         left = size
         while left:
             n = min(left, 8 << 20)
-            block = os.urandom(n // 2) + bytes(n - n // 2) if compressible else os.urandom(n)
-            f.write(block)
+            f.write(os.urandom(n))
             left -= n
     return path
 
 
-def synthetic_image(work: Path, sizes_mib: list[int], *, compression: Compression) -> Image:
-    """An image of one layer per size, each one random file."""
-    image = scratch(Platform("linux", "amd64"))
-    for i, mib in enumerate(sizes_mib):
-        compressible = compression != Compression.NONE
-        data = random_file(work / f"data{i}", mib << 20, compressible=compressible)
-        layer = write_layer(
-            [file_entry(f"data/layer{i}.bin", data)], work / "blobs", compression=compression
-        )
-        data.unlink()
-        image = append_layers(image, layer)
-    return image
+def synthetic_image(work: Path, mib: int) -> Image:
+    """An image of one uncompressed layer of ``mib`` MiB: one random file."""
+    data = random_file(work / "data.bin", mib << 20)
+    layer = write_layer(
+        [file_entry("data/layer.bin", data)], work / "blobs", compression=Compression.NONE
+    )
+    data.unlink()
+    return append_layers(scratch(Platform("linux", "amd64")), layer)
+
+
+def build_example(work: Path, store: Path, ref: str) -> None:
+    """Train examples/sklearn-classifier and build it into ``store`` as ``ref``."""
+    project = work / EXAMPLE.name
+    project.mkdir()
+    shutil.copy(EXAMPLE / "shipml.yaml", project)
+    for args in (
+        [sys.executable, str(EXAMPLE / "train.py"), str(project)],
+        [SHIPML, "build", str(project), "--tag", ref, "--store", str(store)],
+    ):
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-2000:]}")
 
 
 def bench_image(name: str, ref: str, store: Path, rounds: int, env: dict[str, str], work: Path):
@@ -132,7 +142,7 @@ def report(name: str, size_mib: float, results: dict[tuple[str, str], list[Run]]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--big-mib", type=int, default=1024, help="size of the synthetic layer")
     parser.add_argument("--example-ref", help="a built example image in --store to use instead")
     parser.add_argument("--store", type=Path, help="the store holding --example-ref")
@@ -144,18 +154,15 @@ def main() -> None:
         env = {**os.environ, "HOME": str(work), "DOCKER_CONFIG": str(work / ".docker")}
         store_dir = work / "store"
         store = Store.open(store_dir)
-        cases: list[tuple[str, str, Path, float]] = []
-        if options.example_ref:
-            source = Store.open(options.store)
-            example = source.image(options.example_ref)
-            size = sum(layer.size() for layer in example.layers()) / (1 << 20)
-            cases.append(("example", options.example_ref, options.store, size))
-        else:
-            example = synthetic_image(work, [30, 60, 2, 1], compression=Compression.GZIP)
-            store.write(example, ref=Reference.parse(STORE_REF.format(name="example")))
-            size = sum(layer.size() for layer in example.layers()) / (1 << 20)
-            cases.append(("example*", STORE_REF.format(name="example"), store_dir, size))
-        big = synthetic_image(work, [options.big_mib], compression=Compression.NONE)
+        ref = options.example_ref or STORE_REF.format(name="example")
+        source = options.store if options.example_ref else store_dir
+        if not options.example_ref:
+            print("training and building the example...", flush=True)
+            build_example(work, store_dir, ref)
+        example = Store.open(source).image(ref)
+        size = sum(layer.size() for layer in example.layers()) / (1 << 20)
+        cases: list[tuple[str, str, Path, float]] = [("example", ref, source, size)]
+        big = synthetic_image(work, options.big_mib)
         store.write(big, ref=Reference.parse(STORE_REF.format(name="big")))
         cases.append((f"{options.big_mib}MiB", STORE_REF.format(name="big"), store_dir,
                       big.layers()[0].size() / (1 << 20)))
@@ -167,10 +174,8 @@ def main() -> None:
               f"shipml CLI start-up (included below): {startup:.2f}s")
         print(f"{'image':<10} {'MiB':>8} {'op':<5} {'shipml s':>9} {'skopeo s':>9} "
               f"{'ratio':>7} {'shipml MiB':>10} {'skopeo MiB':>10}")
-        for name, ref, where, size in cases:
-            report(name, size, bench_image(name, ref, where, options.rounds, env, work))
-        if not options.example_ref:
-            print("* a synthetic stand-in of the example's shape (--example-ref for a built one)")
+        for name, image_ref, where, mib in cases:
+            report(name, mib, bench_image(name, image_ref, where, options.rounds, env, work))
 
 
 def skopeo_version() -> str:

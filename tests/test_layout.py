@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from shipml.atomic import WRITEBACK_STEP
 from shipml.errors import DigestMismatchError, FormatError, NotFoundError, StoreError
 from shipml.layout import Store, default_root
 from shipml.oci.descriptor import REF_NAME, Descriptor
@@ -122,6 +123,13 @@ def test_write_blob_refuses_wrong_content(store: Store) -> None:
         store.write_blob(io.BytesIO(b"evil"), claimed)
     assert not store.has_blob(claimed.digest)
     assert _blob_files(store) == []
+
+
+def test_a_large_blob_written_with_early_writeback_is_intact(store: Store) -> None:
+    data = os.urandom(WRITEBACK_STEP * 2 + 12345)  # two writeback steps and a tail
+    descriptor = Descriptor.of(data, "application/octet-stream")
+    store.write_blob(io.BytesIO(data), descriptor)
+    assert store.blob_path(descriptor.digest).read_bytes() == data
 
 
 def test_rm_then_gc_frees_only_unreferenced_blobs(store: Store, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from shipml.atomic import atomic_file, fsync_dir
+from shipml.atomic import WRITEBACK_STEP, atomic_file, fsync_dir, start_writeback
 from shipml.errors import DigestMismatchError, FormatError, NotFoundError, StoreError
 from shipml.layers.blob import FileLayer
 from shipml.layers.sourced import SourcedImage, SourcedIndex, read_verified
@@ -330,10 +330,15 @@ def _flock(path: Path, mode: int) -> Iterator[None]:
 def _copy_verified(stream: BlobStream, out: BinaryIO | None, descriptor: Descriptor) -> None:
     """Copy ``stream`` to ``out`` (or just read it); DigestMismatchError unless it matches."""
     hasher = Hasher(descriptor.digest.algorithm)
+    written = started = 0
     while chunk := stream.read(_CHUNK):
         hasher.update(chunk)
         if out is not None:
             out.write(chunk)
+            written += len(chunk)
+            if written - started >= WRITEBACK_STEP:
+                start_writeback(out, started, written)
+                started = written
     if hasher.digest() != descriptor.digest or hasher.size != descriptor.size:
         raise DigestMismatchError(
             f"blob {descriptor.digest} ({descriptor.size} bytes) arrived as "
