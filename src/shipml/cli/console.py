@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from rich.console import Console
 
-out_console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+# No emoji codes: a ":name:" in a message stays as typed, and rich never loads its emoji table.
+out_console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
