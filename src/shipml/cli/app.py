@@ -77,6 +77,7 @@ def _import_frozen(name: str) -> object:
 
 
 @click.group(cls=LazyVerbs, context_settings={"show_default": True})
+@click.version_option(package_name="shipml", message="%(prog)s %(version)s")
 def cli() -> None:
     """Take a trained model to production: serve, build, push, run, deploy."""
 
