@@ -263,6 +263,20 @@ def test_file_layers_are_linked_in_not_copied(store: Store, tmp_path: Path) -> N
     validate_image(store.image("demo:1"))
 
 
+def test_a_corrupt_layer_copied_from_another_store_is_refused(
+    store: Store, tmp_path: Path
+) -> None:
+    source = Store.open(tmp_path / "source")
+    image = random_image(tmp_path / "src")
+    source.write(image, ref=Reference.parse("demo:1"))
+    flip_byte(source.blob_path(image.layers()[0].digest()))
+    with pytest.raises(DigestMismatchError, match="refusing"):
+        store.write(source.image("demo:1"), ref=Reference.parse("demo:1"))
+    assert store.refs() == []
+    assert not store.has_blob(image.layers()[0].digest())
+    assert not any(p.name.startswith(".tmp") for p in _blob_files(store))
+
+
 def test_a_corrupt_file_layer_is_not_linked_in(store: Store, tmp_path: Path) -> None:
     image = random_image(tmp_path / "src")
     path = image.layers()[0].path  # type: ignore[attr-defined]

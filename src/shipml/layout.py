@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from shipml.atomic import WRITEBACK_STEP, atomic_file, fsync_dir, start_writeback
 from shipml.errors import DigestMismatchError, FormatError, NotFoundError, StoreError
-from shipml.layers.blob import FileLayer
+from shipml.layers.blob import FileLayer, VerifyingStream
 from shipml.layers.sourced import SourcedImage, SourcedIndex, read_verified
 from shipml.oci.descriptor import REF_NAME, Descriptor, Index, Manifest
 from shipml.oci.digest import Digest, Hasher
@@ -328,17 +328,27 @@ def _flock(path: Path, mode: int) -> Iterator[None]:
 
 
 def _copy_verified(stream: BlobStream, out: BinaryIO | None, descriptor: Descriptor) -> None:
-    """Copy ``stream`` to ``out`` (or just read it); DigestMismatchError unless it matches."""
-    hasher = Hasher(descriptor.digest.algorithm)
+    """Copy ``stream`` to ``out`` (or just read it); DigestMismatchError unless it matches.
+
+    A layer's ``compressed()`` stream already verifies this very digest and size as it is read
+    to its end: hashing it a second time here would only double the CPU cost.
+    """
+    if isinstance(stream, VerifyingStream) and stream.checks(descriptor):
+        hasher = None
+    else:
+        hasher = Hasher(descriptor.digest.algorithm)
     written = started = 0
     while chunk := stream.read(_CHUNK):
-        hasher.update(chunk)
+        if hasher is not None:
+            hasher.update(chunk)
         if out is not None:
             out.write(chunk)
             written += len(chunk)
             if written - started >= WRITEBACK_STEP:
                 start_writeback(out, started, written)
                 started = written
+    if hasher is None:
+        return
     if hasher.digest() != descriptor.digest or hasher.size != descriptor.size:
         raise DigestMismatchError(
             f"blob {descriptor.digest} ({descriptor.size} bytes) arrived as "
