@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from shipml.errors import DeployError, RegistryError
 from shipml.oci.reference import Reference, parse_reference
 from shipml.registry import credentials
 from shipml.registry.client import RegistryClient
+from shipml.registry.credentials import Credential
 from shipml.spec import Spec, load_spec
 
 
@@ -38,14 +41,13 @@ class Output(StrEnum):
     helm = "helm"
 
 
-def pinned(ref: Reference) -> Reference:
+def pinned(ref: Reference, credential: Callable[[], Credential | None]) -> Reference:
     """The reference itself when it has a digest; a tag is resolved to one at its registry."""
     if ref.digest is not None:
         return ref
     push_first = "a cluster pulls from a registry: 'shipml push IMAGE REGISTRY/REPO:TAG' first"
-    credential = credentials.lookup(ref.registry, ref.repository)
     try:
-        with RegistryClient(ref.registry, credential=credential) as registry:
+        with RegistryClient(ref.registry, credential=credential()) as registry:
             found = registry.manifest_descriptor(ref.repository, str(ref.tag))
     except RegistryError as e:
         raise DeployError(f"cannot resolve the tag of {ref} to a digest: {e.message}",
@@ -56,11 +58,13 @@ def pinned(ref: Reference) -> Reference:
     return ref.with_digest(found.digest)
 
 
-def pull_secret(spec: Spec, ref: Reference) -> render.PullSecret | None:
+def pull_secret(
+    spec: Spec, ref: Reference, credential: Callable[[], Credential | None]
+) -> render.PullSecret | None:
     """A Secret from this machine's credentials for the image's registry, unless spec names one."""
     if spec.deploy.image_pull_secret is not None:
         return None
-    found = credentials.lookup(ref.registry, ref.repository)
+    found = credential()
     if found is None or not found.password:
         return None  # anonymous pulls, or only an OAuth refresh token the kubelet cannot use
     return render.PullSecret(
@@ -124,7 +128,11 @@ def deploy(
             "a chart directory goes with -o helm, and only with it",
             hint="shipml deploy REF -o helm ./chart",
         )
-    image = pinned(parse_reference(ref))
+    parsed = parse_reference(ref)
+    # One lookup, made when first needed, serves both the tag's resolution and the pull secret:
+    # it may read several auth files or spawn a credential helper.
+    credential = cache(partial(credentials.lookup, parsed.registry, parsed.repository))
+    image = pinned(parsed, credential)
     if output is Output.helm and chart_dir is not None:
         written = helm.write_chart(helm.chart_files(spec, image), chart_dir, force=force)
         out_console.print(str(written))
@@ -135,7 +143,7 @@ def deploy(
         objects = [knative.knative_service(spec, image, namespace=namespace)]
     else:
         objects = render.render(
-            spec, image, namespace=namespace, pull_secret=pull_secret(spec, image)
+            spec, image, namespace=namespace, pull_secret=pull_secret(spec, image, credential)
         )
     if dry_run:
         _print(objects, Output.json if output is Output.json else Output.yaml)
