@@ -22,7 +22,7 @@ from shipml.layers.blob import Closing
 from shipml.layers.sourced import SourcedImage, SourcedIndex
 from shipml.oci.descriptor import REF_NAME, Descriptor, Index
 from shipml.oci.digest import Digest
-from shipml.oci.image import BlobStream, Image, ImageIndex
+from shipml.oci.image import BlobStream, Image, ImageIndex, open_child
 from shipml.oci.mediatypes import is_index
 from shipml.oci.reference import Reference
 
@@ -137,10 +137,7 @@ def _add_tree(tar: _TarOut, image: Image | ImageIndex, progress: Progress | None
         descriptor = image.descriptor()
     else:
         for child in image.index_manifest().manifests:
-            if is_index(child.media_type):
-                _add_tree(tar, image.image_index(child.digest), progress)
-            else:
-                _add_tree(tar, image.image(child.digest), progress)
+            _add_tree(tar, open_child(image, child), progress)
         descriptor = Descriptor.of(image.raw_manifest(), image.media_type())
     tar.bytes(_blob_name(descriptor.digest), image.raw_manifest())
     return descriptor

@@ -30,7 +30,7 @@ from shipml.layers.blob import FileLayer, VerifyingStream
 from shipml.layers.sourced import SourcedImage, SourcedIndex, read_verified
 from shipml.oci.descriptor import REF_NAME, Descriptor, Index, Manifest
 from shipml.oci.digest import Digest, Hasher
-from shipml.oci.image import BlobStream, Image, ImageIndex
+from shipml.oci.image import BlobStream, Image, ImageIndex, open_child
 from shipml.oci.mediatypes import is_index, is_manifest
 from shipml.oci.reference import Reference
 from shipml.paths import shipml_home
@@ -166,10 +166,7 @@ class Store:
             self._write_bytes(image.raw_manifest(), descriptor)
             return descriptor
         for child in image.index_manifest().manifests:
-            if is_index(child.media_type):
-                self._write_tree(image.image_index(child.digest))
-            else:
-                self._write_tree(image.image(child.digest))
+            self._write_tree(open_child(image, child))
         raw = image.raw_manifest()
         descriptor = Descriptor.of(raw, image.media_type())
         self._write_bytes(raw, descriptor)

@@ -172,6 +172,13 @@ def find_layer(layers: Iterable[Layer], digest: Digest) -> Layer:
     raise NotFoundError(f"the image has no layer {digest}")
 
 
+def open_child(index: ImageIndex, child: Descriptor) -> Image | ImageIndex:
+    """The image or nested index that ``child``, one of ``index``'s manifests, names."""
+    if is_index(child.media_type):
+        return index.image_index(child.digest)
+    return index.image(child.digest)
+
+
 def image_for_platform(index: ImageIndex, platform: Platform) -> Image:
     """The image of ``index`` (searched depth-first) that serves ``platform``."""
     for child in index.index_manifest().manifests:
@@ -195,11 +202,5 @@ def compressed_size(image: Image | ImageIndex) -> int:
         return (
             len(image.raw_manifest()) + manifest.config.size + sum(d.size for d in manifest.layers)
         )
-    total = len(image.raw_manifest())
-    for child in image.index_manifest().manifests:
-        total += compressed_size(
-            image.image_index(child.digest)
-            if is_index(child.media_type)
-            else image.image(child.digest)
-        )
-    return total
+    children = image.index_manifest().manifests
+    return len(image.raw_manifest()) + sum(compressed_size(open_child(image, c)) for c in children)

@@ -16,8 +16,14 @@ from typing import Protocol, Self
 
 from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Digest
-from shipml.oci.image import BlobStream, Image, ImageIndex, Layer, image_for_platform
-from shipml.oci.mediatypes import is_manifest
+from shipml.oci.image import (
+    BlobStream,
+    Image,
+    ImageIndex,
+    Layer,
+    image_for_platform,
+    open_child,
+)
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
 from shipml.registry.client import RegistryClient
@@ -86,12 +92,7 @@ def _layers(artifact: Image | ImageIndex) -> dict[Digest, Layer]:
         return {layer.digest(): layer for layer in artifact.layers()}
     found: dict[Digest, Layer] = {}
     for child in artifact.index_manifest().manifests:
-        nested = (
-            artifact.image(child.digest)
-            if is_manifest(child.media_type)
-            else artifact.image_index(child.digest)
-        )
-        found |= _layers(nested)
+        found |= _layers(open_child(artifact, child))
     return found
 
 

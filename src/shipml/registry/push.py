@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from shipml.errors import RegistryError, StoreError
 from shipml.oci.digest import Digest
-from shipml.oci.image import BlobStream, Image, ImageIndex
+from shipml.oci.image import BlobStream, Image, ImageIndex, open_child
 from shipml.oci.mediatypes import is_index, is_manifest
 from shipml.registry.client import RegistryClient, Upload
 from shipml.registry.pool import Stop, run_all
@@ -111,13 +111,9 @@ def _walk(artifact: Image | ImageIndex) -> tuple[list[Image], list[Image | Image
     images: list[Image] = []
     children: list[Image | ImageIndex] = []
     for descriptor in artifact.index_manifest().manifests:
-        child: Image | ImageIndex
-        if is_index(descriptor.media_type):
-            child = artifact.image_index(descriptor.digest)
-        elif is_manifest(descriptor.media_type):
-            child = artifact.image(descriptor.digest)
-        else:
+        if not (is_index(descriptor.media_type) or is_manifest(descriptor.media_type)):
             continue  # artifacts of other kinds are not ours to copy
+        child = open_child(artifact, descriptor)
         nested_images, nested_children = _walk(child)
         images += nested_images
         children += [*nested_children, child]
