@@ -37,6 +37,23 @@ def test_pull_picks_the_platform_from_an_index(registry: LocalRegistry, tmp_path
     assert host_platform().os == "linux"
 
 
+def test_pulling_every_platform_reads_each_manifest_and_config_once(
+    registry: LocalRegistry, tmp_path: Path
+) -> None:
+    index = random_index(tmp_path / "blobs", seed=23, platforms=("linux/amd64", "linux/arm64"))
+    ref = Reference.parse(f"{registry.host}/pull/once:v1")
+    with RegistryClient(registry.host) as client:
+        push(client, ref.repository, index, tag="v1")
+        before = len(registry.requests())
+        pull(client, ref, Store.open(tmp_path / "store"), all_platforms=True)
+    gets = [r.path for r in registry.requests()[before:] if r.method == "GET"]
+    children = index.index_manifest().manifests
+    documents = [str(c.digest) for c in children]
+    documents += [str(index.image(c.digest).manifest().config.digest) for c in children]
+    for digest in documents:
+        assert sum(path.endswith(digest) for path in gets) == 1, (digest, gets)
+
+
 def test_layers_already_in_the_store_are_not_downloaded(
     registry: LocalRegistry, tmp_path: Path
 ) -> None:

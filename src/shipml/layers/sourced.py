@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from shipml.errors import FormatError, NotFoundError
 from shipml.layers.blob import DescribedLayer, VerifyingStream
@@ -109,6 +109,9 @@ class SourcedImage:
         return find_layer(self.layers(), digest)
 
 
+_Child = TypeVar("_Child", "SourcedImage", "SourcedIndex")
+
+
 class SourcedIndex:
     """An ImageIndex whose index and children are blobs of a source."""
 
@@ -118,6 +121,8 @@ class SourcedIndex:
         self._source = source
         self._descriptor = descriptor
         self._raw: bytes | None = None
+        # Children opened once: walking an index (pull, then store) reads each child once.
+        self._children: dict[Digest, SourcedImage | SourcedIndex] = {}
 
     def raw_manifest(self) -> bytes:
         """The verified index bytes."""
@@ -145,8 +150,15 @@ class SourcedIndex:
 
     def image(self, digest: Digest) -> Image:
         """The child image with that digest."""
-        return SourcedImage(self._source, self._child(digest))
+        return self._open(digest, SourcedImage)
 
     def image_index(self, digest: Digest) -> ImageIndex:
         """The child index with that digest."""
-        return SourcedIndex(self._source, self._child(digest))
+        return self._open(digest, SourcedIndex)
+
+    def _open(self, digest: Digest, kind: type[_Child]) -> _Child:
+        opened = self._children.get(digest)
+        if not isinstance(opened, kind):
+            opened = kind(self._source, self._child(digest))
+            self._children[digest] = opened
+        return opened
