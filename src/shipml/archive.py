@@ -20,13 +20,11 @@ from shipml.atomic import atomic_file
 from shipml.errors import FormatError, NotFoundError, StoreError
 from shipml.layers.blob import Closing
 from shipml.layers.sourced import SourcedImage, SourcedIndex
-from shipml.oci.descriptor import REF_NAME, Descriptor, Index
+from shipml.oci.descriptor import OCI_LAYOUT, REF_NAME, Descriptor, Index
 from shipml.oci.digest import Digest
 from shipml.oci.image import BlobStream, Image, ImageIndex, open_child
 from shipml.oci.mediatypes import is_index
 from shipml.oci.reference import Reference
-
-_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
 
 
 class _TarOut:
@@ -116,7 +114,7 @@ def write_oci_archive(
     """
     with _writing(target) as out:
         tar = _TarOut(out)
-        tar.bytes("oci-layout", _LAYOUT)
+        tar.bytes("oci-layout", OCI_LAYOUT)
         for name in ("blobs", "blobs/sha256"):
             tar.dir(name)
         descriptor = _add_tree(tar, image, progress)

@@ -28,14 +28,13 @@ from shipml.atomic import WRITEBACK_STEP, atomic_file, fsync_dir, start_writebac
 from shipml.errors import DigestMismatchError, FormatError, NotFoundError, StoreError
 from shipml.layers.blob import FileLayer, VerifyingStream
 from shipml.layers.sourced import SourcedImage, SourcedIndex, read_verified
-from shipml.oci.descriptor import REF_NAME, Descriptor, Index, Manifest
+from shipml.oci.descriptor import OCI_LAYOUT, REF_NAME, Descriptor, Index, Manifest
 from shipml.oci.digest import Digest, Hasher
 from shipml.oci.image import BlobStream, Image, ImageIndex, open_child
 from shipml.oci.mediatypes import is_index, is_manifest
 from shipml.oci.reference import Reference
 from shipml.paths import shipml_home
 
-LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'
 _CHUNK = 1 << 20
 _HEX_PREFIX = re.compile(r"^[0-9a-f]{4,64}$")
 
@@ -75,7 +74,7 @@ class Store:
             (store.root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
             if not (store.root / "oci-layout").exists():
                 with atomic_file(store.root / "oci-layout") as f:
-                    f.write(LAYOUT_VERSION)
+                    f.write(OCI_LAYOUT)
             with store._index_lock():
                 if not store._index_path.exists():
                     store._write_index(Index(()))

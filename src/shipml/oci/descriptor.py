@@ -14,6 +14,8 @@ from shipml.oci.platform import Platform
 
 # annotations.md: the key image-layout uses to name the manifests in index.json.
 REF_NAME = "org.opencontainers.image.ref.name"
+# image-layout.md: the oci-layout file at the root of every image layout (and oci-archive).
+OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
 
 
 @dataclass(frozen=True, slots=True)
