@@ -96,7 +96,6 @@ class State:
     exit_code: int = 0
     oom_killed: bool = False
     error: str = ""
-    health: str = ""
 
     def why(self) -> str:
         """A short reason a container is not running, for error messages."""

@@ -45,14 +45,12 @@ def parse_state(inspected: str, name: str) -> State:
         state: dict[str, Any] = json.loads(inspected)[0]["State"]
     except (ValueError, LookupError, TypeError) as e:
         raise EngineError(f"cannot read the state of container {name}: {e}") from e
-    health = state.get("Health") or state.get("Healthcheck") or {}
     return State(
         status=str(state.get("Status", "unknown")),
         running=bool(state.get("Running", False)),
         exit_code=int(state.get("ExitCode") or 0),
         oom_killed=bool(state.get("OOMKilled", False)),
         error=str(state.get("Error") or ""),
-        health=str(health.get("Status") or ""),
     )
 
 
