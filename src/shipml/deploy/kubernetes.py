@@ -32,6 +32,8 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("apps/v1", "Deployment"),
     ("v1", "Secret"),
 )
+# The only events diagnosis.py reads, probe failures of pods, filtered by the API server.
+_PROBE_EVENTS = "involvedObject.kind=Pod,reason=Unhealthy"
 Outcome = Literal["created", "configured", "unchanged"]
 
 
@@ -209,7 +211,8 @@ class Cluster:
         deployment = self.get("apps/v1", "Deployment", name)
         pods = self.pods(name)
         events = self._call(f"listing events of {name}", self._resource("v1", "Event").get,
-                            namespace=self.namespace).to_dict().get("items", [])
+                            namespace=self.namespace, field_selector=_PROBE_EVENTS
+                            ).to_dict().get("items", [])
         return diagnose(deployment, pods, events, logs=self.last_logs)
 
     def last_logs(self, pod: str, container: str, *, lines: int = 20) -> list[str]:
