@@ -164,21 +164,21 @@ class _Uploader:
             upload = client.start_upload(self._repository, mount=blob.digest, mount_from=source)
             if upload is None:
                 return Outcome.MOUNTED
+        chunked = blob.size > self._monolithic_max
         attempt = 1
         while True:
             cursor = _Cursor(upload or self._start())
             try:
-                if blob.size <= self._monolithic_max:
-                    self._monolithic(blob, cursor.upload)
-                else:
+                if chunked:
                     self._chunked(blob, cursor)
+                else:
+                    self._monolithic(blob, cursor.upload)
                 return Outcome.PUSHED
             except RegistryError as e:
                 if not e.temporary or attempt == _BLOB_ATTEMPTS or self._stop.is_set():
                     raise
             attempt += 1
             # Chunked uploads resume where the registry's copy ends; others start over.
-            chunked = blob.size > self._monolithic_max
             upload = self._resumable(cursor.upload) if chunked else None
 
     def _start(self) -> Upload:
