@@ -194,13 +194,11 @@ def canonical(image: Image, *, epoch: int = 0) -> Image:
 class ComposedIndex:
     """An OCI image index over images (one per platform), derived on first use."""
 
-    def __init__(
-        self, images: tuple[Image, ...], *, annotations: Mapping[str, str] | None = None
-    ) -> None:
-        self._images = {image.digest(): image for image in images}
-        self._index = Index(
-            tuple(image.descriptor() for image in images), annotations=dict(annotations or {})
-        )
+    def __init__(self, images: tuple[Image, ...]) -> None:
+        descriptors = tuple(image.descriptor() for image in images)
+        self._images = {d.digest: image for d, image in zip(descriptors, images, strict=True)}
+        self._index = Index(descriptors)
+        self._raw = self._index.to_bytes()
 
     def media_type(self) -> str:
         """Always an OCI index."""
@@ -212,7 +210,7 @@ class ComposedIndex:
 
     def raw_manifest(self) -> bytes:
         """The index bytes."""
-        return self._index.to_bytes()
+        return self._raw
 
     def digest(self) -> Digest:
         """The index digest."""
