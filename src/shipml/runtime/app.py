@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import time
@@ -49,7 +50,9 @@ log = logging.getLogger("shipml.runtime")
 SERVER_NAME = "shipml"
 
 
+@functools.cache
 def _version() -> str:
+    """shipml's installed version; read once, as metadata lookups scan sys.path."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -77,6 +80,7 @@ class ModelServer:
         serve = spec.serve
         self._timeout = serve.request_timeout_s
         self._max_body = serve.max_body_bytes
+        self._openapi_body, self._docs_body = _documentation(spec, None)
         self._routes: dict[tuple[str, str], Callable[[Scope, Receive, Send], Awaitable[None]]] = {
             ("GET", "/v2/health/live"): self._live,
             ("GET", "/v2/health/ready"): self._ready,
@@ -157,6 +161,7 @@ class ModelServer:
             gc.collect()
             gc.freeze()
             self.metrics.model_load_seconds.set(seconds)
+            self._openapi_body, self._docs_body = _documentation(self.spec, predictor.signature)
             self.predictor, self.batcher = predictor, batcher
             log.info(
                 "model ready", extra={"model": self.spec.name, "load_seconds": round(seconds, 3)}
@@ -210,13 +215,10 @@ class ModelServer:
         await send_response(send, 200, body, METRICS_CONTENT_TYPE.encode())
 
     async def _openapi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sig = self.predictor.signature if self.predictor else None
-        await send_json(send, 200, openapi.document(self.spec, sig, _version()))
+        await send_response(send, 200, self._openapi_body, JSON)
 
     async def _docs(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sig = self.predictor.signature if self.predictor else None
-        page = openapi.docs_page(self.spec, sig).encode()
-        await send_response(send, 200, page, b"text/html; charset=utf-8")
+        await send_response(send, 200, self._docs_body, b"text/html; charset=utf-8")
 
     def _model_metadata(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -378,6 +380,12 @@ def warmup_inputs(signature: Signature) -> dict[str, np.ndarray]:
         else np.full([1 if d == -1 else d for d in t.shape], "", dtype=object)
         for t in signature.inputs
     }
+
+
+def _documentation(spec: Spec, signature: Signature | None) -> tuple[bytes, bytes]:
+    """The OpenAPI document and the docs page, encoded once per signature (None: not loaded)."""
+    doc = dumps(openapi.document(spec, signature, _version()))
+    return doc, openapi.docs_page(spec, signature).encode()
 
 
 def _not_ready_message(server: ModelServer) -> str:
