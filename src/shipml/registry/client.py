@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Self
 
 import httpx
 
 from shipml.errors import RegistryError
+from shipml.layers.blob import Closing
 from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Digest
 from shipml.oci.mediatypes import MediaType
@@ -327,7 +327,7 @@ def _refused(
     )
 
 
-class BlobReader:
+class BlobReader(Closing):
     """A streamed response body as a ``BlobStream``; a dropped connection is a temporary error."""
 
     def __init__(self, response: httpx.Response, *, action: str) -> None:
@@ -355,9 +355,3 @@ class BlobReader:
     def close(self) -> None:
         """Close the response and free its connection."""
         self._response.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

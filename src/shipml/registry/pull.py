@@ -12,8 +12,9 @@ import functools
 import platform as host
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, Self
+from typing import Protocol
 
+from shipml.layers.blob import Closing
 from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Digest
 from shipml.oci.image import (
@@ -127,7 +128,7 @@ def _fetch(
     return run_all(tasks, jobs=jobs, stop=stop)
 
 
-class _Reporting:
+class _Reporting(Closing):
     """A stream that tells ``progress`` how many bytes went through."""
 
     def __init__(self, inner: BlobStream, key: str, progress: Progress, stop: Stop) -> None:
@@ -144,9 +145,3 @@ class _Reporting:
 
     def close(self) -> None:
         self._inner.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
