@@ -233,7 +233,15 @@ def require_registry_tags(tags: Sequence[str]) -> None:
 def push_refs(
     image: Image | ImageIndex, refs: list[Reference], *, insecure: Sequence[str] = ()
 ) -> None:
-    """Push ``image`` to every ref with progress (``shipml build --push``)."""
+    """Push ``image`` to every ref with progress (``shipml build --push``).
+
+    The tags of one repository share a client: one credential lookup, one token, and the
+    connections the first push opened.
+    """
+    by_repository: dict[tuple[str, str], list[Reference]] = {}
     for ref in refs:
-        with open_client(ref, insecure=insecure) as client:
-            push_image(image, ref, client)
+        by_repository.setdefault((ref.registry, ref.repository), []).append(ref)
+    for same_repository in by_repository.values():
+        with open_client(same_repository[0], insecure=insecure) as client:
+            for ref in same_repository:
+                push_image(image, ref, client)
