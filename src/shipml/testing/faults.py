@@ -8,6 +8,7 @@ requests whose method matches and whose path contains ``path``.
 from __future__ import annotations
 
 import http.client
+import io
 import socket
 import struct
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Literal
+from typing import BinaryIO, Literal
 
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "proxy-connection"})
 _CHUNK = 1 << 16
@@ -125,25 +126,24 @@ class _Handler(BaseHTTPRequestHandler):
             sent += len(piece)
 
     def _send_response(self, response: http.client.HTTPResponse, fault: Fault | None) -> None:
+        body: BinaryIO = response
         body_length = response.getheader("Content-Length")
-        data = None if body_length is not None else response.read()
+        if body_length is None:  # read it whole to say how long it is
+            data = response.read()
+            body, body_length = io.BytesIO(data), str(len(data))
         self.send_response(response.status, response.reason)
         for key, value in response.getheaders():
             if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
                 self.send_header(key, value)
-        self.send_header("Content-Length", body_length or str(len(data or b"")))
+        self.send_header("Content-Length", body_length)
         self.end_headers()
         if self.command == "HEAD":
             return
+        flip_at = fault.after if fault is not None and fault.kind == "flip" else None
         offset = 0
-        while True:
-            piece = data if data is not None else response.read(_CHUNK)
-            data = b"" if data is not None else None
-            if not piece:
-                return
-            flip = fault is not None and fault.kind == "flip"
-            if flip and fault is not None and offset <= fault.after < offset + len(piece):
-                at = fault.after - offset
+        while piece := body.read(_CHUNK):
+            if flip_at is not None and offset <= flip_at < offset + len(piece):
+                at = flip_at - offset
                 piece = piece[:at] + bytes([piece[at] ^ 0xFF]) + piece[at + 1 :]
             self.wfile.write(piece)
             offset += len(piece)
