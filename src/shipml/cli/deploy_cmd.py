@@ -149,13 +149,10 @@ def deploy(
         _print(objects, Output.json if output is Output.json else Output.yaml)
         return
     cluster = connect(context, namespace or spec.deploy.namespace)
-    objects = [
-        {**o, "metadata": {**o["metadata"], "namespace": cluster.namespace}} for o in objects
-    ]
     for applied in cluster.apply(objects):
         err_console.print(f"{applied.kind}/{applied.name} {applied.outcome}")
     if output in (Output.yaml, Output.json):
-        _print(objects, output)
+        _print([cluster.in_namespace(o) for o in objects], output)  # as applied
     if output in (Output.kserve, Output.knative):
         out_console.print(f"{objects[0]['kind']}/{spec.name}")  # the operator rolls it out
         return

@@ -61,10 +61,9 @@ def knative_service(spec: Spec, ref: Reference, *, namespace: str | None = None)
     container = serverless_container(spec, image, name=render.CONTAINER, port_name="http1")
     pod = {**serverless_pod(spec, container),
            "timeoutSeconds": math.ceil(spec.serve.request_timeout_s)}
-    ns = namespace if namespace is not None else spec.deploy.namespace
     return {
         "apiVersion": "serving.knative.dev/v1", "kind": "Service",
-        "metadata": render.metadata(spec, namespace=ns),
+        "metadata": render.metadata(spec, namespace=render.target_namespace(spec, namespace)),
         "spec": {"template": {"metadata": {"labels": render.labels(spec),
                                            "annotations": annotations}, "spec": pod}},
     }

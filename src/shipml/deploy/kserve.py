@@ -28,7 +28,7 @@ def inference_service(
         "scaleTarget": scaling.target,
         **serverless_pod(spec, container),
     }
-    ns = namespace if namespace is not None else spec.deploy.namespace
+    ns = render.target_namespace(spec, namespace)
     meta = {**render.metadata(spec, namespace=ns), "annotations": render.pod_annotations(spec)}
     return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
             "metadata": meta, "spec": {"predictor": predictor}}

@@ -153,12 +153,16 @@ class Cluster:
             raise api_error(e, f"reading {kind} {name}") from e
         return dict(found.to_dict())
 
+    def in_namespace(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``obj`` placed in this cluster's namespace, as ``apply`` sends it."""
+        return {**obj, "metadata": {**obj["metadata"], "namespace": self.namespace}}
+
     def apply(self, objects: Sequence[Mapping[str, Any]]) -> list[Applied]:
         """Server-side apply each object as field manager ``shipml``; a second run is a no-op."""
         done = []
         for obj in objects:
             kind, name = obj["kind"], obj["metadata"]["name"]
-            body = {**obj, "metadata": {**obj["metadata"], "namespace": self.namespace}}
+            body = self.in_namespace(obj)
             before = self.get(obj["apiVersion"], kind, name)
             res = self._resource(obj["apiVersion"], kind)
             if before is not None and needs_replica_handover(before, obj):

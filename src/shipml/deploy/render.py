@@ -60,6 +60,11 @@ def selector(spec: Spec) -> dict[str, str]:
     return {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/instance": spec.name}
 
 
+def target_namespace(spec: Spec, namespace: str | None) -> str | None:
+    """The namespace asked for (``-n``), else the spec's ``deploy.namespace``, else None."""
+    return namespace if namespace is not None else spec.deploy.namespace
+
+
 def metadata(spec: Spec, *, namespace: str | None) -> dict[str, Any]:
     """Object metadata: the spec's name, namespace when given, and the labels."""
     meta: dict[str, Any] = {"name": spec.name, "labels": labels(spec)}
@@ -288,7 +293,7 @@ def render(
 ) -> list[Manifest]:
     """All objects for ``spec`` running ``ref``, in apply order; ``namespace`` beats the spec's."""
     image = pinned_image(ref)
-    ns = namespace if namespace is not None else spec.deploy.namespace
+    ns = target_namespace(spec, namespace)
     secret_name = pull_secret.name if pull_secret else spec.deploy.image_pull_secret
     objects: list[Manifest | None] = [
         pull_secret_object(spec, pull_secret, namespace=ns)
