@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 import httpx
@@ -13,13 +12,15 @@ from shipml.cli.console import out_console
 from shipml.errors import RequestError, ShipmlError
 
 
-def _body(data: str) -> Any:
+def _body(data: str) -> bytes:
+    """The request body as given, once checked to be JSON (a clear error beats a server 400)."""
     text = Path(data[1:]).read_text(encoding="utf-8") if data.startswith("@") else data
     try:
-        return json.loads(text)
+        json.loads(text)
     except json.JSONDecodeError as e:
         where = data if data.startswith("@") else "--data"
         raise ShipmlError(f"{where}: not valid JSON: {e}") from None
+    return text.encode()
 
 
 def infer_url(url: str, model: str | None) -> str:
@@ -48,7 +49,9 @@ def predict(url: str, data: str, model: str | None, timeout: float) -> None:
     body = _body(data)
     try:
         target = infer_url(url, model)
-        response = httpx.post(target, json=body, timeout=timeout)
+        response = httpx.post(
+            target, content=body, headers={"content-type": "application/json"}, timeout=timeout
+        )
     except httpx.HTTPError as e:
         raise ShipmlError(f"cannot reach {url}: {e}", hint="is the server running?") from None
     if response.status_code >= 400:
