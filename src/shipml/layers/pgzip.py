@@ -21,20 +21,24 @@ _WINDOW = 32 * 1024
 _HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
 
-class _Sink(Protocol):
+class Sink(Protocol):
+    """Where compressed bytes go: anything with ``write``."""
+
     def write(self, data: bytes, /) -> int: ...
 
 
 def _deflate(block: bytes, primer: bytes, level: int, last: bool) -> bytes:
-    z = zlib.compressobj(level, zlib.DEFLATED, -15, zdict=primer) if primer else None
-    z = z or zlib.compressobj(level, zlib.DEFLATED, -15)
+    if primer:
+        z = zlib.compressobj(level, zlib.DEFLATED, -15, zdict=primer)
+    else:
+        z = zlib.compressobj(level, zlib.DEFLATED, -15)
     return z.compress(block) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
 class ParallelGzipWriter:
     """A write-only gzip stream over ``sink``; ``close()`` ends it but leaves ``sink`` open."""
 
-    def __init__(self, sink: _Sink, *, level: int = 6, threads: int | None = None) -> None:
+    def __init__(self, sink: Sink, *, level: int = 6, threads: int | None = None) -> None:
         self._sink = sink
         self._level = level
         self._threads = threads or os.cpu_count() or 1

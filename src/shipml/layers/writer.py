@@ -6,12 +6,11 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
 
 import zstandard
 
 from shipml.layers.blob import FileLayer
-from shipml.layers.pgzip import ParallelGzipWriter
+from shipml.layers.pgzip import ParallelGzipWriter, Sink
 from shipml.layers.tar import Entry, source_date_epoch, write_tar
 from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Hasher
@@ -21,14 +20,10 @@ from shipml.oci.mediatypes import Compression, oci_layer_type
 DEFAULT_LEVELS = {Compression.GZIP: 6, Compression.ZSTD: 3, Compression.NONE: 0}
 
 
-class _Sink(Protocol):
-    def write(self, data: bytes, /) -> int: ...
-
-
 class _HashingWriter:
     """Hash and count what passes to ``sink``; ``tell`` is the byte count (tarfile asks for it)."""
 
-    def __init__(self, sink: _Sink) -> None:
+    def __init__(self, sink: Sink) -> None:
         self.hasher = Hasher()
         self._sink = sink
 
@@ -97,7 +92,7 @@ def _compress(
     return _tar_into(entries, blob, mtime)
 
 
-def _tar_into(entries: Iterable[Entry], sink: _Sink, mtime: int) -> Hasher:
+def _tar_into(entries: Iterable[Entry], sink: Sink, mtime: int) -> Hasher:
     tar = _HashingWriter(sink)
     write_tar(entries, tar, mtime=mtime)  # type: ignore[arg-type]
     return tar.hasher
