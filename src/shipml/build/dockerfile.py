@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from shipml.build.base import GID, UID, FileBase, RegistryBase, parse_base
 from shipml.build.builder import ENTRYPOINT, IMAGE_ENV
 from shipml.build.lock import Lock
-from shipml.build.recipes import PROJECT_DIR, SITE_DIR, code_recipe, model_paths, runtime_recipe
+from shipml.build.recipes import PROJECT_DIR, SITE_DIR, code_entries, model_paths, runtime_entries
 from shipml.errors import BuildError
 from shipml.spec import Spec
 
@@ -88,7 +88,7 @@ def _runtime_files() -> dict[str, bytes]:
     site = PurePosixPath(str(SITE_DIR).lstrip("/"))
     return {
         f"{CONTEXT_DIR}/{e.path.relative_to(site)}": e.source.read_bytes()
-        for e in runtime_recipe().entries(Path())
+        for e in runtime_entries()
         if e.source is not None
     }
 
@@ -97,7 +97,7 @@ def _code_copies(project: Path, spec: Spec) -> list[str]:
     """COPY lines for the code layer's top-level files (one line) and directories (one each)."""
     root = PurePosixPath(str(PROJECT_DIR).lstrip("/"))
     tops = sorted({e.path.relative_to(root).parts[0]
-                   for e in code_recipe(project, spec).entries(project) if e.path != root})
+                   for e in code_entries(project, spec) if e.path != root})
     files = [t for t in tops if not (project / t).is_dir()]
     dirs = [t for t in tops if (project / t).is_dir()]
     lines = [f"COPY {' '.join(files)} {PROJECT_DIR}/"] if files else []

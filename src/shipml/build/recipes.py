@@ -112,15 +112,22 @@ def deps_recipe(requirements: str, target: Target) -> Recipe:
     return Recipe("deps", f"{count} pinned Python packages", inputs, entries, PINNED_MTIME)
 
 
-def runtime_recipe(python: str | None = None) -> Recipe:
-    """shipml's serving runtime (and the errors and spec modules it uses), nothing of the CLI;
-    with .pyc when this interpreter compiles for the image's Python ``python``."""
+def runtime_entries() -> list[Entry]:
+    """shipml's serving runtime (and the errors and spec modules it uses), nothing of the CLI,
+    at its place under SITE_DIR; no bytecode."""
     package = Path(str(resources.files("shipml")))
     dest = SITE_DIR / "shipml"
     entries = [file_entry(dest / name, package / name)
                for name in SHIPML_FILES if (package / name).is_file()]
     entries += tree_entries(package / "runtime", dest / "runtime",
                             exclude=_ignored(("__pycache__", "*.pyc")))
+    return entries
+
+
+def runtime_recipe(python: str | None = None) -> Recipe:
+    """The runtime_entries() layer, with .pyc when this interpreter compiles for the image's
+    Python ``python``."""
+    entries = runtime_entries()
     compiler = compiler_for(python) if python else None
     if compiler is None:
         return replace(_listed("shipml", "the shipml serving runtime", entries),
@@ -157,13 +164,18 @@ def model_recipe(project: Path, spec: Spec, *, hash_file: FileHasher = sha256_fi
     return _listed("model", f"model {spec.model.path}", entries, hash_file)
 
 
-def code_recipe(project: Path, spec: Spec, *, hash_file: FileHasher = sha256_file) -> Recipe:
-    """Everything else in the project (spec, lock, user code), minus model and ignored paths."""
+def code_entries(project: Path, spec: Spec) -> list[Entry]:
+    """Everything else in the project (spec, lock, user code), minus model and ignored paths,
+    at its place under PROJECT_DIR."""
     models = {PurePosixPath(p.relative_to(project).as_posix()) for p in model_paths(project, spec)}
     patterns = DEFAULT_IGNORES + _ignore_file(project)
     ignored = _ignored(patterns)
-    entries = tree_entries(project, PROJECT_DIR, exclude=lambda rel: rel in models or ignored(rel))
-    return _listed("code", "spec and project code", entries, hash_file)
+    return tree_entries(project, PROJECT_DIR, exclude=lambda rel: rel in models or ignored(rel))
+
+
+def code_recipe(project: Path, spec: Spec, *, hash_file: FileHasher = sha256_file) -> Recipe:
+    """The code_entries() layer."""
+    return _listed("code", "spec and project code", code_entries(project, spec), hash_file)
 
 
 def _ignore_file(project: Path) -> tuple[str, ...]:
