@@ -179,8 +179,11 @@ class Store:
         """The descriptor ``text`` names: a stored ref name, a ref, a digest or a unique prefix."""
         entries = self._read_index().manifests
         if text.startswith(("sha256:", "sha512:")) or _HEX_PREFIX.match(text):
-            hits = {d.digest: d for d in entries if str(d.digest).startswith(text)}
-            hits |= {d.digest: d for d in entries if d.digest.encoded.startswith(text)}
+            hits = {
+                d.digest: d
+                for d in entries
+                if str(d.digest).startswith(text) or d.digest.encoded.startswith(text)
+            }
             if len(hits) > 1:
                 raise NotFoundError(f"{text!r} matches {len(hits)} images; give more digits")
             if hits:
