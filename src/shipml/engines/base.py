@@ -134,8 +134,8 @@ class Engine(Protocol):
     def image_id(self, image: str) -> str | None:
         """The engine's ID (the config digest's hex) of a local image, None when absent."""
 
-    def load(self, source: ImageSource) -> str:
-        """Copy the image in under ``source.name``; returns its ID."""
+    def load(self, source: ImageSource) -> None:
+        """Copy the image in under ``source.name`` (its ID there is its config digest's hex)."""
 
     def run(self, options: RunOptions) -> str:
         """Create and start a detached container; returns its ID."""

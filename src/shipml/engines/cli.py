@@ -77,13 +77,12 @@ class CliEngine:
             return None
         return out.strip().removeprefix("sha256:") or None
 
-    def load(self, source: ImageSource) -> str:
-        """Load a docker-archive of the image, written to a temp directory; returns its ID."""
+    def load(self, source: ImageSource) -> None:
+        """Load a docker-archive of the image, written to a temp directory."""
         with tempfile.TemporaryDirectory(prefix="shipml-load-") as tmp:
             archive = Path(tmp) / "image.tar"
             write_docker_archive(source.image, archive, ref=Reference.parse(source.name))
             self.call("load", "--input", str(archive))
-        return source.image.manifest().config.digest.encoded
 
     def run_args(self, options: RunOptions) -> list[str]:
         """The ``run`` arguments for ``options``: detached, labelled, never pulling."""

@@ -29,12 +29,12 @@ class Podman(CliEngine):
         super().__init__(binary)
         self.skopeo = skopeo if skopeo is not None else shutil.which("skopeo")
 
-    def load(self, source: ImageSource) -> str:
+    def load(self, source: ImageSource) -> None:
         """``skopeo copy oci:... containers-storage:NAME`` when possible, else ``podman load``."""
-        if source.layout is None or not self.skopeo:
-            return super().load(source)
-        run_tool(self.copy_args(source), what="`skopeo copy` into containers-storage")
-        return source.image.manifest().config.digest.encoded
+        if source.layout is not None and self.skopeo:
+            run_tool(self.copy_args(source), what="`skopeo copy` into containers-storage")
+        else:
+            super().load(source)
 
     def copy_args(self, source: ImageSource) -> list[str]:
         """The skopeo command that copies ``source`` into Podman's storage."""

@@ -47,12 +47,14 @@ def ensure_image(
     )
     ref_name = descriptor.annotations.get(REF_NAME)
     name = engine_name(Reference.parse(ref_name) if ref_name else None, image)
+    # Both engines name an image by its config digest's hex, before and after a load.
     config_id = image.manifest().config.digest.encoded
+    config = image.config_file()
     if engine.image_id(config_id) == config_id:
-        return EngineImage(config_id, name, image.config_file(), loaded=False)
+        return EngineImage(config_id, name, config, loaded=False)
     # skopeo resolves oci:DIR:NAME by the ref name alone; DIR must not hold a colon.
     layout = None
     if ref_name and ":" not in str(store.root) and isinstance(stored, Image):
         layout = f"oci:{store.root}:{ref_name}"
-    image_id = engine.load(ImageSource(image, name, layout))
-    return EngineImage(image_id, name, image.config_file(), loaded=True)
+    engine.load(ImageSource(image, name, layout))
+    return EngineImage(config_id, name, config, loaded=True)
