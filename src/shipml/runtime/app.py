@@ -375,9 +375,9 @@ def batch_rows(signature: Signature, max_batch_size: int) -> int:
 def warmup_inputs(signature: Signature) -> dict[str, np.ndarray]:
     """One row of zeros (or empty strings) per input, with variable dimensions set to 1."""
     return {
-        t.name: np.zeros([1 if d == -1 else d for d in t.shape], dtype=t.dtype)
+        t.name: np.zeros(t.example_shape, dtype=t.dtype)
         if t.datatype != "BYTES"
-        else np.full([1 if d == -1 else d for d in t.shape], "", dtype=object)
+        else np.full(t.example_shape, "", dtype=object)
         for t in signature.inputs
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from math import prod
 from typing import Any
 
 from shipml.runtime.signature import Signature
@@ -49,13 +50,10 @@ def example_request(signature: Signature | None) -> dict[str, Any]:
         return {"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [1, 1], "data": [0.0]}]}
     inputs = []
     for t in signature.inputs:
-        shape = [1 if d == -1 else d for d in t.shape]
-        count = 1
-        for d in shape:
-            count *= d
+        shape = t.example_shape
         value: Any = "" if t.datatype == "BYTES" else (False if t.datatype == "BOOL" else 0)
         inputs.append(
-            {"name": t.name, "datatype": t.datatype, "shape": shape, "data": [value] * count}
+            {"name": t.name, "datatype": t.datatype, "shape": shape, "data": [value] * prod(shape)}
         )
     return {"inputs": inputs}
 

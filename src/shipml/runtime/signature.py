@@ -60,6 +60,11 @@ class TensorSpec:
     def dtype(self) -> np.dtype[np.generic]:
         return V2_TO_NUMPY[self.datatype]
 
+    @property
+    def example_shape(self) -> list[int]:
+        """The shape of the smallest valid tensor: each variable dimension (batch included) 1."""
+        return [1 if d == -1 else d for d in self.shape]
+
     def to_json(self) -> dict[str, object]:
         """Model-metadata form of the Open Inference Protocol."""
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
