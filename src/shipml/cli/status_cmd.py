@@ -30,7 +30,7 @@ def status(name: str, context: str | None, namespace: str | None, as_json: bool)
         raise DeployError(f"no deployment {name!r} in namespace {cluster.namespace!r}")
     state = rollout_state(deployment)
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-    findings = [] if state.done else cluster.diagnose(name)
+    findings = [] if state.done else cluster.diagnose(name, deployment=deployment)
     if as_json:
         out_console.print_json(
             json.dumps(

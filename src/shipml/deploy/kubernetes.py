@@ -210,9 +210,13 @@ class Cluster:
                            label_selector=selector)
         return [dict(p) for p in found.to_dict().get("items", [])]
 
-    def diagnose(self, name: str) -> list[Finding]:
-        """Why the deployment's pods are not ready, with the last log lines of crashed ones."""
-        deployment = self.get("apps/v1", "Deployment", name)
+    def diagnose(
+        self, name: str, *, deployment: Mapping[str, Any] | None = None
+    ) -> list[Finding]:
+        """Why the deployment's pods are not ready, with the last log lines of crashed ones;
+        ``deployment`` is the Deployment when the caller has just read it."""
+        if deployment is None:
+            deployment = self.get("apps/v1", "Deployment", name)
         pods = self.pods(name)
         events = self._call(f"listing events of {name}", self._resource("v1", "Event").get,
                             namespace=self.namespace, field_selector=_PROBE_EVENTS
