@@ -6,9 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from shipml.runtime.flavors.base import INPUT_NAME
 from shipml.runtime.signature import Signature, TensorSpec
-
-INPUT_NAME = "input-0"  # as the scikit-learn flavor: the model's single tensor input
 
 Output = Callable[[np.ndarray], np.ndarray]
 
@@ -22,6 +21,12 @@ def argmax(p: np.ndarray) -> np.ndarray:
     """The most probable class of each row."""
     index: np.ndarray = np.argmax(p, axis=1)
     return index
+
+
+def binary_label(p: np.ndarray) -> np.ndarray:
+    """A binary model's class index from the probability of class 1, as both XGBClassifier and
+    LGBMClassifier predict it (p > 0.5; the argmax of [1 - p, p] gives the same, ties to 0)."""
+    return (p > 0.5).astype(np.int64)
 
 
 def same(p: np.ndarray) -> np.ndarray:

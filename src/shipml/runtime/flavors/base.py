@@ -11,6 +11,8 @@ import numpy as np
 from shipml.runtime.signature import Signature
 from shipml.spec import ModelSpec
 
+INPUT_NAME = "input-0"  # MLServer's and KServe's name for a model's single tensor input
+
 
 class Predictor(Protocol):
     """A loaded model. ``predict`` gets every input with the batch on axis 0 and returns the

@@ -18,6 +18,7 @@ from shipml.runtime.flavors._boosted import (
     BoosterPredictor,
     Output,
     argmax,
+    binary_label,
     classifier,
     regressor,
     same,
@@ -58,13 +59,9 @@ def load(path: Path, model: ModelSpec, project: Path) -> BoosterPredictor:
     )
 
 
-def _binary_label(p: np.ndarray) -> np.ndarray:
-    return argmax(two_columns(p))  # what LGBMClassifier.predict computes
-
-
 def _outputs(objective: str, per_row: int) -> dict[TensorSpec, Output]:
     if objective == "binary":
-        return classifier(2, "FP64", label=_binary_label, proba=two_columns)
+        return classifier(2, "FP64", label=binary_label, proba=two_columns)
     if objective in ("multiclass", "multiclassova"):
         return classifier(per_row, "FP64", label=argmax, proba=same)
     return regressor("FP64", per_row)

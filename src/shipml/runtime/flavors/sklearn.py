@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from shipml.errors import ModelError
+from shipml.runtime.flavors.base import INPUT_NAME
 from shipml.runtime.signature import Signature, TensorSpec, v2_datatype
 from shipml.spec import ModelSpec
 
 NAME = "sklearn"
 SUFFIXES = (".joblib", ".pkl", ".pickle")
-INPUT_NAME = "input-0"  # MLServer's and KServe's name for a model's single tensor input
 
 
 def recognises(path: Path) -> bool:

@@ -21,6 +21,7 @@ from shipml.runtime.flavors._boosted import (
     BoosterPredictor,
     Output,
     argmax,
+    binary_label,
     classifier,
     regressor,
     same,
@@ -62,17 +63,13 @@ def load(path: Path, model: ModelSpec, project: Path) -> BoosterPredictor:
     )
 
 
-def _binary_label(p: np.ndarray) -> np.ndarray:
-    return (p > 0.5).astype(np.int64)  # XGBClassifier.predict's threshold for binary:logistic
-
-
 def _as_label(p: np.ndarray) -> np.ndarray:
     return p.astype(np.int64)
 
 
 def _outputs(objective: str, num_class: int, num_target: int) -> dict[TensorSpec, Output]:
     if objective == "binary:logistic" and num_target == 1:
-        return classifier(2, "FP32", label=_binary_label, proba=two_columns)
+        return classifier(2, "FP32", label=binary_label, proba=two_columns)
     if objective == "multi:softprob":
         return classifier(num_class, "FP32", label=argmax, proba=same)
     if objective == "multi:softmax":
