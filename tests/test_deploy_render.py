@@ -10,6 +10,7 @@ import kubernetes_validate
 import pytest
 from kube_schema import check_golden, validate_strict
 
+from shipml.deploy import selectors
 from shipml.deploy.render import PullSecret, render
 from shipml.errors import DeployError
 from shipml.oci.reference import parse_reference
@@ -143,6 +144,18 @@ def test_service_selects_the_pods() -> None:
         "labels"].items()
     assert svc["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
     assert kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == svc["selector"]
+
+
+def test_cluster_verbs_select_what_deploy_renders() -> None:
+    secret = PullSecret(name="iris-pull", registry="r.example.com", username="u", password="p")
+    objects = render(make_spec(), REF, pull_secret=secret)
+    for obj in objects:  # delete
+        assert selectors.managed("iris").items() <= obj["metadata"]["labels"].items()
+    pod_labels = by_kind(objects)["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert selectors.pods("iris").items() <= pod_labels.items()  # status
+    assert selectors.instance("iris").items() <= pod_labels.items()  # rollback's ReplicaSets
+    assert selectors.query(selectors.managed("iris")) == (
+        "app.kubernetes.io/instance=iris,app.kubernetes.io/managed-by=shipml")
 
 
 def test_hpa_on_cpu_by_default_leaving_replicas_to_it() -> None:

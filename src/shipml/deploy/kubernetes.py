@@ -16,6 +16,7 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
+from shipml.deploy import selectors
 from shipml.deploy.diagnosis import Finding, diagnose, explain
 from shipml.deploy.rollout import RollbackTarget, RolloutState, follow, rollback_target
 from shipml.errors import DeployError
@@ -205,9 +206,8 @@ class Cluster:
     def pods(self, name: str) -> list[dict[str, Any]]:
         """The pods of the deployment called ``name``, by its selector labels."""
         res = self._resource("v1", "Pod")
-        selector = f"app.kubernetes.io/name={name},app.kubernetes.io/instance={name}"
         found = self._call(f"listing pods of {name}", res.get, namespace=self.namespace,
-                           label_selector=selector)
+                           label_selector=selectors.query(selectors.pods(name)))
         return [dict(p) for p in found.to_dict().get("items", [])]
 
     def diagnose(
@@ -240,7 +240,7 @@ class Cluster:
             raise DeployError(f"no deployment {name!r} in namespace {self.namespace!r}")
         sets = self._call(f"listing ReplicaSets of {name}", self._resource("apps/v1", "ReplicaSet")
                           .get, namespace=self.namespace,
-                          label_selector=f"app.kubernetes.io/instance={name}")
+                          label_selector=selectors.query(selectors.instance(name)))
         target = rollback_target(deployment, sets.to_dict().get("items", []),
                                  to_revision=to_revision)
         patch = [{"op": "replace", "path": "/spec/template", "value": target.template}]
@@ -254,9 +254,8 @@ class Cluster:
         gone = []
         for api_version, kind in KINDS:
             res = self._resource(api_version, kind)
-            selector = f"app.kubernetes.io/instance={name},app.kubernetes.io/managed-by=shipml"
             found = self._call(f"listing {kind}", res.get, namespace=self.namespace,
-                               label_selector=selector)
+                               label_selector=selectors.query(selectors.managed(name)))
             for item in found.to_dict().get("items", []):
                 obj_name = item["metadata"]["name"]
                 self._call(f"deleting {kind} {obj_name}", res.delete, name=obj_name,

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from shipml.deploy import selectors
 from shipml.errors import DeployError
 from shipml.oci.reference import Reference
 from shipml.spec import Spec
@@ -52,12 +53,12 @@ def labels(spec: Spec) -> dict[str, str]:
     """The ``app.kubernetes.io/*`` labels every object carries."""
     version = _LABEL_VALUE.sub("_", spec.version)[:63].strip("-_.") or "unknown"
     return {**selector(spec), "app.kubernetes.io/version": version,
-            "app.kubernetes.io/component": "predictor", "app.kubernetes.io/managed-by": "shipml"}
+            "app.kubernetes.io/component": "predictor", selectors.MANAGED_BY: selectors.MANAGER}
 
 
 def selector(spec: Spec) -> dict[str, str]:
     """The immutable subset of the labels that selects the pods."""
-    return {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/instance": spec.name}
+    return selectors.pods(spec.name)
 
 
 def target_namespace(spec: Spec, namespace: str | None) -> str | None:
