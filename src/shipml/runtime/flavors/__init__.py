@@ -72,6 +72,8 @@ def load_predictor(model: ModelSpec, project: Path) -> Predictor:
     if not declared.outputs:
         own = predictor.signature
         declared = replace(declared, outputs=own.outputs, default_outputs=own.default_outputs)
+    if declared == predictor.signature:  # the custom flavor builds its own from the same decl
+        return predictor
     return _Declared(predictor, declared)
 
 
