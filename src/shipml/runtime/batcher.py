@@ -39,7 +39,7 @@ class Job:
     rows: int
     outputs: tuple[str, ...]
     future: asyncio.Future[dict[str, np.ndarray]]
-    enqueued: float = 0.0
+    enqueued: float
     alone: bool = False  # re-run by itself after its batch failed, to find the request at fault
 
 

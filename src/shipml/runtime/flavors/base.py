@@ -29,8 +29,6 @@ class Predictor(Protocol):
 class Flavor(Protocol):
     """A flavor module: recognises its model files and loads them into a Predictor."""
 
-    NAME: str
-
     def recognises(self, path: Path) -> bool: ...
 
     def load(self, path: Path, model: ModelSpec, project: Path) -> Predictor: ...

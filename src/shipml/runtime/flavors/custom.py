@@ -35,7 +35,6 @@ from shipml.errors import ModelError
 from shipml.runtime.signature import Signature, from_decl
 from shipml.spec import ModelSpec
 
-NAME = "custom"
 DEFAULT_OUTPUT = "output-0"  # the Open Inference Protocol's usual name for an unnamed output
 
 

@@ -27,7 +27,6 @@ from shipml.runtime.flavors._boosted import (
 from shipml.runtime.signature import TensorSpec
 from shipml.spec import ModelSpec
 
-NAME = "lightgbm"
 _HEAD_BYTES = 256
 
 

@@ -15,7 +15,6 @@ from shipml.runtime.flavors import read_head
 from shipml.runtime.signature import Signature, TensorSpec
 from shipml.spec import ModelSpec
 
-NAME = "onnx"
 # onnxruntime's element type names and the Open Inference Protocol datatypes that carry them.
 _ELEMENT_TO_V2 = {
     "bool": "BOOL",

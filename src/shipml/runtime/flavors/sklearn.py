@@ -14,7 +14,6 @@ from shipml.runtime.flavors.base import INPUT_NAME
 from shipml.runtime.signature import Signature, TensorSpec, v2_datatype
 from shipml.spec import ModelSpec
 
-NAME = "sklearn"
 SUFFIXES = (".joblib", ".pkl", ".pickle")
 
 

@@ -30,7 +30,6 @@ from shipml.runtime.flavors._boosted import (
 from shipml.runtime.signature import TensorSpec
 from shipml.spec import ModelSpec
 
-NAME = "xgboost"
 _HEAD_BYTES = 64  # XGBoost writes "learner" as the first key, in JSON and UBJSON alike
 
 
