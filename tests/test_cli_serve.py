@@ -93,3 +93,10 @@ def test_serve_answers_with_several_workers(sklearn_project: Path) -> None:
         for _ in range(4):
             r = httpx.post(f"{server.url}/v2/models/sklearn-classifier/infer", json=body)
             assert r.status_code == 200
+
+
+def test_serve_refuses_port_0_as_a_usage_error(tmp_path: Path) -> None:
+    # The spec is incomplete on purpose: a --port 0 that got through would end on its error.
+    (tmp_path / "shipml.yaml").write_text("name: x\n")
+    r = shipml("serve", str(tmp_path), "--port", "0")
+    assert r.returncode == 2 and "'--port': 0 is not in the range 1<=x<=65535" in r.stderr

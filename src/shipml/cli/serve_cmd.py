@@ -11,9 +11,7 @@ from shipml.cli.params import project_argument
 
 @click.command("serve")
 @project_argument
-@click.option(
-    "--port", type=click.IntRange(0, 65535), help="Port (default: serve.port, 8080)."
-)
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: serve.port, 8080).")
 @click.option("--host", default="127.0.0.1", help="Address to listen on.")
 @click.option(
     "--workers", type=click.IntRange(min=1), help="Worker processes (default: serve.workers)."

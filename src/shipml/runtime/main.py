@@ -81,7 +81,8 @@ def _config(app: ModelServer | str, spec: Spec, host: str) -> uvicorn.Config:
 
 def serve(project: Path, *, host: str, port: int | None = None, workers: int | None = None) -> None:
     """Serve a project directory until SIGTERM/SIGINT; raises ShipmlError on a bad spec."""
-    overrides = {k: str(v) for k, v in (("SHIPML_PORT", port), ("SHIPML_WORKERS", workers)) if v}
+    given = (("SHIPML_PORT", port), ("SHIPML_WORKERS", workers))
+    overrides = {k: str(v) for k, v in given if v is not None}  # 0 too: the spec rejects it
     spec = project_spec(project, overrides)
     # OpenMP (scikit-learn, XGBoost, LightGBM, onnxruntime) otherwise starts a thread per host
     # CPU in every worker, ignoring container limits; read before any model library loads.
