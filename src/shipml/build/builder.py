@@ -9,7 +9,7 @@ import hashlib
 import json
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -80,6 +80,7 @@ class Provenance:
     """What the labels say about where the image comes from, beyond the spec."""
 
     base_name: str
+    spec_digest: str
     flavor: str | None = None
     revision: str | None = None
     source: str | None = None
@@ -117,34 +118,45 @@ def cached_layer(
     return built
 
 
+def spec_digest(project: Path) -> str:
+    """The digest of the project's shipml.yaml as written (for the io.shipml.spec-digest label)."""
+    return "sha256:" + hashlib.sha256((project / SPEC_FILENAME).read_bytes()).hexdigest()
+
+
+def shared_recipes(project: Path, spec: Spec, cache: LayerCache) -> tuple[Recipe, ...]:
+    """The runtime, model and code recipes, which no platform changes: made once per build."""
+    digests = cache.file_digests()
+    recipes = (
+        runtime_recipe(spec.python),  # every platform's Python is the spec's (base.target_for)
+        model_recipe(project, spec, hash_file=digests),
+        code_recipe(project, spec, hash_file=digests),
+    )
+    digests.save()
+    return recipes
+
+
 def build_image(
-    project: Path,
     spec: Spec,
     *,
     lock: Lock,
     base: Image,
     target: Target,
+    shared: Sequence[Recipe],
     cache: LayerCache,
     provenance: Provenance,
     epoch: int,
     compression: Compression = Compression.GZIP,
     reporter: Reporter | None = None,
 ) -> BuildResult:
-    """The project's image for ``target``: base, deps, shipml runtime, model, code + spec.
+    """The project's image for ``target``: base, deps, then the ``shared`` layers (shipml
+    runtime, model, code + spec).
 
     Timestamps are ``epoch`` (or fixed, for layers the lock alone decides), so the same inputs
     give the same digest anywhere.
     """
     reporter = reporter or Silent()
     pins = lock.platform(str(target.platform))
-    digests = cache.file_digests()
-    recipes = (
-        deps_recipe(pins.requirements, target),
-        runtime_recipe(target.python),
-        model_recipe(project, spec, hash_file=digests),
-        code_recipe(project, spec, hash_file=digests),
-    )
-    digests.save()
+    recipes = (deps_recipe(pins.requirements, target), *shared)
     stamp = rfc3339(epoch)
     built = tuple(
         cached_layer(r, cache, compression=compression, epoch=epoch, reporter=reporter)
@@ -161,14 +173,13 @@ def build_image(
     config = replace(
         config,
         created=stamp,
-        config=container_config(config.config, project, spec, provenance, base, stamp),
+        config=container_config(config.config, spec, provenance, base, stamp),
     )
     return BuildResult(with_config_file(image, config), built)
 
 
 def container_config(
     base: ContainerConfig,
-    project: Path,
     spec: Spec,
     provenance: Provenance,
     base_image: Image,
@@ -183,7 +194,7 @@ def container_config(
         env=tuple(f"{k}={v}" for k, v in env.items()),
         entrypoint=ENTRYPOINT,
         working_dir=str(PROJECT_DIR),
-        labels=labels(project, spec, provenance, base_image, stamp),
+        labels=labels(spec, provenance, base_image, stamp),
         stop_signal="SIGTERM",
         healthcheck=healthcheck(spec),
     )
@@ -209,11 +220,8 @@ def healthcheck(spec: Spec) -> Healthcheck:
     )
 
 
-def labels(
-    project: Path, spec: Spec, provenance: Provenance, base: Image, stamp: str
-) -> Mapping[str, str]:
+def labels(spec: Spec, provenance: Provenance, base: Image, stamp: str) -> Mapping[str, str]:
     """org.opencontainers.image.* (annotations.md) and shipml's own labels."""
-    spec_bytes = (project / SPEC_FILENAME).read_bytes()
     out = {
         "org.opencontainers.image.created": stamp,
         "org.opencontainers.image.title": spec.name,
@@ -223,7 +231,7 @@ def labels(
         "io.shipml.version": metadata.version("shipml"),
         "io.shipml.model": spec.model.path,
         "io.shipml.flavor": provenance.flavor or spec.model.flavor or "auto",
-        "io.shipml.spec-digest": "sha256:" + hashlib.sha256(spec_bytes).hexdigest(),
+        "io.shipml.spec-digest": provenance.spec_digest,
     }
     if spec.model.signature is not None:
         out["io.shipml.signature"] = json.dumps(

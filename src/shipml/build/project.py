@@ -24,6 +24,8 @@ from shipml.build.builder import (
     Silent,
     build_image,
     cached_layer,
+    shared_recipes,
+    spec_digest,
     vcs_provenance,
 )
 from shipml.build.cache import LayerCache
@@ -142,15 +144,17 @@ def build_project(
     bases = base_images(base, platforms, cache=cache, open_base=open_base, reporter=reporter)
     lock, written = ensure_lock(project, spec, base, bases, refresh=False)
     revision, source = vcs_provenance(project)
-    provenance = Provenance(base.name, flavor=flavor, revision=revision, source=source)
+    provenance = Provenance(base.name, spec_digest=spec_digest(project), flavor=flavor,
+                            revision=revision, source=source)
     epoch = source_date_epoch(lock.source_date_epoch)
+    shared = shared_recipes(project, spec, cache)
     results = tuple(
         build_image(
-            project,
             spec,
             lock=lock,
             base=bases[str(platform)],
             target=target_for(base, spec, platform),
+            shared=shared,
             cache=cache,
             provenance=provenance,
             epoch=epoch,
