@@ -30,6 +30,7 @@ from shipml.engines.ready import Started, start
 from shipml.engines.transfer import EngineImage, ensure_image
 from shipml.errors import EngineError, NotFoundError
 from shipml.layout import Store
+from shipml.oci.descriptor import Descriptor
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference, names_registry
 from shipml.registry.pull import pull
@@ -48,11 +49,11 @@ class PullPolicy(StrEnum):
 def _stored_or_pulled(
     store: Store, ref: str, policy: PullPolicy, insecure: Sequence[str],
     platform: Platform | None,
-) -> None:
+) -> Descriptor | None:
+    """The store's descriptor of ``ref`` when it was there, else None once it is pulled."""
     if policy != PullPolicy.ALWAYS:
         try:
-            store.resolve(ref)
-            return
+            return store.resolve(ref)
         except NotFoundError:
             if policy == PullPolicy.NEVER or not names_registry(ref):
                 raise
@@ -60,6 +61,7 @@ def _stored_or_pulled(
     client = open_client(reference, insecure=insecure)
     with client, progress_bars() as bars:
         pull(client, reference, store, platform=platform, progress=bars)
+    return None
 
 
 def _container_port(image: EngineImage, env: dict[str, str]) -> int:
@@ -172,9 +174,9 @@ def run(
     variables = _env(env)
     wanted = Platform.parse(platform) if platform else None
     target = open_store(store)
-    _stored_or_pulled(target, ref, pull_policy, insecure, wanted)
+    stored = _stored_or_pulled(target, ref, pull_policy, insecure, wanted)
     with err_console.status(f"moving {ref} into {engine.name}"):
-        image = ensure_image(engine, target, ref, platform=wanted)
+        image = ensure_image(engine, target, ref, platform=wanted, descriptor=stored)
     if image.loaded:
         err_console.print(f"{ref} copied into {engine.name} as {image.name}")
     port = _container_port(image, variables)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from shipml.engines.base import Engine, ImageSource
 from shipml.layout import Store
 from shipml.oci.config import ImageConfig
-from shipml.oci.descriptor import REF_NAME
+from shipml.oci.descriptor import REF_NAME, Descriptor
 from shipml.oci.image import Image, image_for_platform
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
@@ -37,10 +37,13 @@ def engine_name(ref: Reference | None, image: Image) -> str:
 
 
 def ensure_image(
-    engine: Engine, store: Store, text: str, *, platform: Platform | None = None
+    engine: Engine, store: Store, text: str, *, platform: Platform | None = None,
+    descriptor: Descriptor | None = None,
 ) -> EngineImage:
-    """The store's image ``text`` (for ``platform``, default the host's) inside ``engine``."""
-    descriptor = store.resolve(text)
+    """The store's image ``text`` (for ``platform``, default the host's) inside ``engine``;
+    ``descriptor`` is ``store.resolve(text)`` when the caller has it already."""
+    if descriptor is None:
+        descriptor = store.resolve(text)
     stored = store.load(descriptor)
     image = stored if isinstance(stored, Image) else (
         image_for_platform(stored, platform or host_platform())
