@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,11 +20,13 @@ from shipml.build.project import base_images
 from shipml.oci.image import Image
 from shipml.oci.platform import Platform
 from shipml.spec import load_spec
+from shipml.testing.examples import BuiltExample
 from shipml.testing.registry import LocalRegistry, local_registry, registry_available
 from shipml.testing.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+SHIPML = str(Path(sys.executable).parent / "shipml")
 
 
 def train_example(name: str, dest: Path) -> Path:
@@ -68,6 +72,25 @@ def debian_home(tmp_path_factory: pytest.TempPathFactory, sklearn_project: Path)
 
 def _no_file_base(*_: object) -> Image:
     raise AssertionError("the example uses the Debian base")
+
+
+@pytest.fixture(scope="session")
+def built_example(
+    tmp_path_factory: pytest.TempPathFactory, debian_home: Path, sklearn_project: Path
+) -> BuiltExample:
+    """The example built once for the session (do not modify it: copy project or home first)."""
+    root = tmp_path_factory.mktemp("built")
+    home = root / "home"
+    shutil.copytree(debian_home, home)
+    project = root / "sklearn-classifier"
+    shutil.copytree(sklearn_project, project, ignore=shutil.ignore_patterns("shipml.lock"))
+    # As in the tests that rebuild copies of it: no stray SOURCE_DATE_EPOCH, the lock's epoch.
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    proc = subprocess.run([SHIPML, "build", str(project), "--json"], capture_output=True,
+                          text=True, env={**env, "SHIPML_HOME": str(home)})
+    if proc.returncode != 0:
+        raise AssertionError(f"shipml build {project} failed:\n{proc.stderr}")
+    return BuiltExample(project, home, json.loads(proc.stdout))
 
 
 @pytest.fixture

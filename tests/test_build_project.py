@@ -25,6 +25,7 @@ from shipml.oci.image import Image
 from shipml.oci.mediatypes import MediaType
 from shipml.oci.reference import Reference
 from shipml.testing.engines import podman_usable
+from shipml.testing.examples import BuiltExample
 from shipml.testing.images import random_index
 from shipml.testing.server import ServerProcess, free_port
 from shipml.testing.validate import validate_image
@@ -72,16 +73,10 @@ def project(tmp_path: Path, sklearn_project: Path) -> Path:
     return copy
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, debian_home: Path,
-          sklearn_project: Path) -> tuple[Path, Path, dict[str, Any]]:
-    """The example built once for the module: (project, home, `build --json` output)."""
-    root = tmp_path_factory.mktemp("built")
-    home = root / "home"
-    shutil.copytree(debian_home, home)
-    project = root / "sklearn-classifier"
-    shutil.copytree(sklearn_project, project, ignore=shutil.ignore_patterns("shipml.lock"))
-    return project, home, build_json(project, home)
+@pytest.fixture
+def built(built_example: BuiltExample) -> tuple[Path, Path, dict[str, Any]]:
+    """The example built once for the session: (project, home, `build --json` output)."""
+    return built_example.project, built_example.home, built_example.result
 
 
 def test_build_writes_a_valid_layered_image(built: tuple[Path, Path, dict[str, Any]]) -> None:

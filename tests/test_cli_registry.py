@@ -23,6 +23,7 @@ from shipml.oci.reference import Reference
 from shipml.registry.client import RegistryClient
 from shipml.registry.push import push
 from shipml.testing.engines import busybox_image, podman_usable, remove_engine_images
+from shipml.testing.examples import BuiltExample
 from shipml.testing.images import random_image, random_index
 from shipml.testing.registry import LocalRegistry
 from shipml.testing.server import free_port
@@ -238,12 +239,13 @@ def wait_ready(url: str, timeout_s: float = 30) -> bool:
 @pytest.mark.slow
 @pytest.mark.podman
 def test_build_push_pull_run_then_a_model_only_change_uploads_one_layer(
-    registry: LocalRegistry, sklearn_project: Path, env: dict[str, str], tmp_path: Path
+    registry: LocalRegistry, built_example: BuiltExample, env: dict[str, str], tmp_path: Path
 ) -> None:
     if not podman_usable():
         pytest.skip("needs podman and the sandbox CONTAINERS_CONF that scripts/test.sh writes")
     project = tmp_path / "project"
-    shutil.copytree(sklearn_project, project)
+    shutil.copytree(built_example.project, project)  # with its lock: the session's build
+    shutil.copytree(built_example.home, env["SHIPML_HOME"])  # its layers cached, base included
     name = f"{registry.host}/e2e/sklearn"
     built = shipml("build", str(project), "-t", f"{name}:1", "--push", env=env)
     assert built.returncode == 0, built.stderr

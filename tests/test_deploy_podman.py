@@ -23,6 +23,7 @@ import yaml
 
 from shipml.runtime.flavors import load_predictor
 from shipml.spec import load_spec
+from shipml.testing.examples import BuiltExample
 from shipml.testing.registry import LocalRegistry, local_registry, registry_available
 from shipml.testing.server import free_port
 
@@ -47,14 +48,11 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry
 
 
 @pytest.fixture(scope="module")
-def pinned(
-    registry: LocalRegistry, sklearn_project: Path, tmp_path_factory: pytest.TempPathFactory
-) -> str:
+def pinned(registry: LocalRegistry, built_example: BuiltExample) -> str:
     """The example built by `shipml build` and pushed by `shipml push`: repo@sha256:..."""
-    store = str(tmp_path_factory.mktemp("store"))
-    run(SHIPML, "build", str(sklearn_project), "-t", "sklearn-classifier:deploy", "--store", store)
+    store = str(built_example.home / "store")  # push only reads it
     repository = f"{registry.host}/models/sklearn-classifier"
-    digest = run(SHIPML, "push", "sklearn-classifier:deploy", f"{repository}:1.0.0",
+    digest = run(SHIPML, "push", built_example.result["digest"], f"{repository}:1.0.0",
                  "--store", store).strip()
     return f"{repository}@{digest}"
 

@@ -24,6 +24,7 @@ from shipml.engines.podman import Podman
 from shipml.engines.transfer import ensure_image
 from shipml.layout import Store
 from shipml.testing.engines import podman_usable, remove_engine_images
+from shipml.testing.examples import BuiltExample
 from shipml.testing.registry import LocalRegistry
 from shipml.testing.server import ServerProcess, free_port
 
@@ -56,20 +57,16 @@ def config_id(built: Built, ref: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(
-    tmp_path_factory: pytest.TempPathFactory, debian_home: Path, sklearn_project: Path
-) -> Iterator[Built]:
+def built(tmp_path_factory: pytest.TempPathFactory, built_example: BuiltExample) -> Iterator[Built]:
+    """The session's build of the example, named REF in a home of the module's own."""
     if not podman_usable():
         pytest.skip("needs podman and the sandbox CONTAINERS_CONF that scripts/test.sh writes")
-    root = tmp_path_factory.mktemp("production")
-    home = root / "home"
-    shutil.copytree(debian_home, home)
-    project = root / "sklearn-classifier"
-    shutil.copytree(sklearn_project, project, ignore=shutil.ignore_patterns("shipml.lock"))
+    home = tmp_path_factory.mktemp("production") / "home"
+    shutil.copytree(built_example.home, home)  # the tests build into it and pull from it
     env = {**os.environ, "SHIPML_HOME": str(home), "SHIPML_ENGINE": "podman"}
-    result = shipml("build", str(project), "-t", REF, env=env)
+    result = shipml("tag", built_example.result["digest"], REF, env=env)
     assert result.returncode == 0, result.stderr
-    made = Built(project, home, env)
+    made = Built(built_example.project, home, env)
     yield made
     remove_engine_images(config_id(made, REF))  # and any container of it
 
