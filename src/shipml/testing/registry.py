@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -108,8 +107,3 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"docker-registry did not answer on {url} in {timeout_s}s")
-
-
-def skopeo_available() -> bool:
-    """Whether skopeo is on PATH."""
-    return shutil.which("skopeo") is not None

@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+READY_TIMEOUT_S = 90.0  # how long start() waits for the server to answer ready
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -25,22 +27,15 @@ def free_port() -> int:
 class ServerProcess:
     """``python -m shipml.runtime PROJECT`` as a child process; ``url`` is its base URL."""
 
-    def __init__(
-        self,
-        project: Path,
-        *,
-        port: int | None = None,
-        env: Mapping[str, str] | None = None,
-        log_path: Path | None = None,
-    ) -> None:
+    def __init__(self, project: Path, *, env: Mapping[str, str] | None = None) -> None:
         self.project = project
-        self.port = port or free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-        self.log_path = log_path or Path(tempfile.mkdtemp(prefix="shipml-server-")) / "server.log"
+        self.log_path = Path(tempfile.mkdtemp(prefix="shipml-server-")) / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *, ready_timeout: float = 90.0) -> ServerProcess:
+    def start(self) -> ServerProcess:
         """Start the server and wait until /v2/health/ready answers 200."""
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -58,7 +53,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + ready_timeout
+        deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
@@ -70,7 +65,7 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"server not ready after {ready_timeout}s:\n{self.log()}")
+        raise RuntimeError(f"server not ready after {READY_TIMEOUT_S}s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
