@@ -50,6 +50,9 @@ from shipml.spec import Spec, load_spec
 # Opens a base image on disk (an OCI layout or an oci-archive) for one platform; the CLI
 # supplies it, since the build itself reads no stores or archives.
 OpenBase = Callable[[FileBase | RegistryBase, Platform], Image]
+# The flavor the server will load the spec's model with, for the labels, or None when unknown;
+# the CLI supplies it, since a build never imports the runtime.
+FlavorOf = Callable[[Spec], str | None]
 DEFAULT_PLATFORM = Platform("linux", "amd64")
 
 
@@ -134,7 +137,7 @@ def build_project(
     platforms: Sequence[Platform] = (DEFAULT_PLATFORM,),
     compression: Compression = Compression.GZIP,
     reporter: Reporter | None = None,
-    flavor: str | None = None,
+    flavor_of: FlavorOf | None = None,
 ) -> ProjectBuild:
     """Build ``project`` for each platform; several platforms give an image index."""
     reporter = reporter or Silent()
@@ -144,7 +147,8 @@ def build_project(
     bases = base_images(base, platforms, cache=cache, open_base=open_base, reporter=reporter)
     lock, written = ensure_lock(project, spec, base, bases, refresh=False)
     revision, source = vcs_provenance(project)
-    provenance = Provenance(base.name, spec_digest=spec_digest(project), flavor=flavor,
+    provenance = Provenance(base.name, spec_digest=spec_digest(project),
+                            flavor=flavor_of(spec) if flavor_of else None,
                             revision=revision, source=source)
     epoch = source_date_epoch(lock.source_date_epoch)
     shared = shared_recipes(project, spec, cache)

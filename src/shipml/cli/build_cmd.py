@@ -23,7 +23,7 @@ from shipml.oci.image import Image
 from shipml.oci.mediatypes import Compression
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
-from shipml.spec import load_spec
+from shipml.spec import Spec
 
 platform_option = click.option(
     "--platform",
@@ -56,17 +56,14 @@ class LayerProgress:
         )
 
 
-def model_flavor(project: Path) -> str | None:
+def model_flavor(spec: Spec, project: Path) -> str | None:
     """The flavor the server will load the model with (for the image's labels), if known now."""
-    from shipml.runtime.flavors import detect_flavor  # numpy: only when a build needs it
+    from shipml.runtime.flavors import resolve_flavor  # numpy: only when a build needs it
 
     try:
-        model = load_spec(project).model
-        if model.flavor or model.predictor:
-            return model.flavor or "custom"
-        return detect_flavor(project / model.path)
+        return resolve_flavor(spec.model, project)
     except ShipmlError:
-        return None  # the build itself reports what is wrong
+        return None  # not recognised: the label says "auto" and serving reports the model
 
 
 def parse_platforms(values: Sequence[str]) -> list[Platform]:
@@ -119,7 +116,7 @@ def build(
             platforms=platforms,
             compression=compression,
             reporter=LayerProgress(bars),
-            flavor=model_flavor(project),
+            flavor_of=lambda spec: model_flavor(spec, project),
         )
         spec = result.spec
         names = list(tag) or [f"{spec.name}:{spec.version}", f"{spec.name}:latest"]

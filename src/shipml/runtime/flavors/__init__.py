@@ -53,10 +53,15 @@ def detect_flavor(path: Path) -> str:
     )
 
 
+def resolve_flavor(model: ModelSpec, project: Path) -> str:
+    """The model's flavor: as declared, "custom" for a predictor, else detected from the file."""
+    return model.flavor or ("custom" if model.predictor else detect_flavor(project / model.path))
+
+
 def load_predictor(model: ModelSpec, project: Path) -> Predictor:
     """Load the model a spec names, applying a declared signature over the detected one."""
     path = project / model.path
-    flavor = model.flavor or ("custom" if model.predictor else detect_flavor(path))
+    flavor = resolve_flavor(model, project)
     if flavor != "custom" and not path.exists():
         raise ModelError(f"model file {path} does not exist (model.path in shipml.yaml)")
     try:
