@@ -44,6 +44,7 @@ def test_lock_text_round_trips(tmp_path: Path) -> None:
     write_lock(tmp_path / "shipml.lock", lock)
     text = (tmp_path / "shipml.lock").read_text()
     assert text.startswith("# shipml.lock")
+    assert (tmp_path / "shipml.lock").stat().st_mode & 0o777 == 0o644  # a file to commit
     assert "source_date_epoch: 1700000000" in text
     assert read_lock(tmp_path / "shipml.lock") == lock
     assert lock.platform("linux/amd64").packages() == [

@@ -11,12 +11,13 @@ from typing import BinaryIO
 
 
 @contextmanager
-def atomic_file(target: Path) -> Iterator[BinaryIO]:
+def atomic_file(target: Path, *, mode: int | None = None) -> Iterator[BinaryIO]:
     """Yield a file that becomes ``target`` only if the block completes; otherwise it vanishes.
 
     A crash at any point leaves either the old ``target`` or the new one, never a torn file:
     the data is fsynced before the rename and the directory after it (rename(2) is atomic
-    within one filesystem, hence the temp file beside the target).
+    within one filesystem, hence the temp file beside the target). ``mode``, when given,
+    replaces the temp file's private 0600 before the rename, so ``target`` never has another.
     """
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{target.name[:16]}-")
     tmp = Path(tmp_name)
@@ -24,6 +25,8 @@ def atomic_file(target: Path) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         tmp.replace(target)
     except BaseException:

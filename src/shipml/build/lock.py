@@ -184,9 +184,8 @@ def read_lock(path: Path) -> Lock | None:
 
 def write_lock(path: Path, lock: Lock) -> None:
     """Write the lock atomically (a reader sees the old or the new file, never half of one)."""
-    with atomic_file(path) as f:
+    with atomic_file(path, mode=0o644) as f:  # a file to commit, not a private 0600 one
         f.write(lock.to_text().encode())
-    path.chmod(0o644)  # a file to commit, not the temp file's private 0600
 
 
 def compile_requirements(project: Path, inputs: LockInputs, target: Target) -> str:

@@ -37,12 +37,10 @@ def dockerfile(project: Path, output: Path | None, platform: str) -> None:
     for rel, data in context.files.items():
         path = project / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(path) as f:
+        with atomic_file(path, mode=0o644) as f:  # files to commit, not private 0600 ones
             f.write(data)
-        path.chmod(0o644)
-    with atomic_file(target) as f:
+    with atomic_file(target, mode=0o644) as f:
         f.write(context.dockerfile.encode())
-    target.chmod(0o644)  # files to commit, not the temp files' private 0600
     err_console.print(f"build it with: docker build -t {spec.name}:{spec.version} {project}",
                       markup=False, highlight=False)
     out_console.print(str(target), markup=False, highlight=False)
