@@ -19,7 +19,6 @@ from typing import Any
 
 from shipml.atomic import atomic_file
 from shipml.build.recipes import sha256_file
-from shipml.errors import BuildError
 from shipml.layers import Entry, FileLayer, write_layer
 from shipml.oci.descriptor import Descriptor
 from shipml.oci.digest import Digest
@@ -187,13 +186,3 @@ class LayerCache:
             if scratch.stat().st_mtime <= young:
                 shutil.rmtree(scratch, ignore_errors=True)
         return PruneReport(layers, freed)
-
-    def check_writable(self) -> None:
-        """BuildError when the cache directory cannot be created."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise BuildError(
-                f"cannot create the build cache {self.root}: {e.strerror}",
-                hint="set SHIPML_CACHE to a writable directory",
-            ) from e
