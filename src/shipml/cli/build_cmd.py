@@ -107,12 +107,13 @@ def build(
         require_registry_tags(tag)
     platforms = parse_platforms(platform)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    images = open_store(store)
     with ExitStack() as stack:
         bars = stack.enter_context(Progress(*columns, console=err_console, transient=True))
         result = build_project(
             project,
             cache=LayerCache(default_cache_dir()),
-            open_base=base_opener(stack, pull_into=open_store(store), insecure=insecure),
+            open_base=base_opener(stack, pull_into=images, insecure=insecure),
             platforms=platforms,
             compression=compression,
             reporter=LayerProgress(bars),
@@ -121,7 +122,6 @@ def build(
         spec = result.spec
         names = list(tag) or [f"{spec.name}:{spec.version}", f"{spec.name}:latest"]
         refs = [Reference.parse(n) for n in names]
-        images = open_store(store)
         for ref in refs:
             descriptor = images.write(result.image, ref=ref)
     if push:
