@@ -107,16 +107,18 @@ class ServeSpec(_Strict):
 Quantity = Annotated[str, Field(pattern=_QUANTITY.pattern)]
 
 
+def _number_as_text(v: Any) -> Any:
+    """A YAML number (``1``, ``0.5``) as the string a text field holds; anything else as is."""
+    return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
 class ResourceAmounts(_Strict):
     """CPU and memory as Kubernetes quantities ("500m", "1", "512Mi")."""
 
     cpu: Quantity | None = None
     memory: Quantity | None = None
 
-    @field_validator("cpu", "memory", mode="before")
-    @classmethod
-    def _numbers_as_text(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+    _numbers_as_text = field_validator("cpu", "memory", mode="before")(_number_as_text)
 
 
 class ResourcesSpec(_Strict):
@@ -152,10 +154,18 @@ _LABEL_KEY = re.compile(
 _HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
-def _dns_label(v: str | None) -> str | None:
-    if v is not None and (not _NAME.match(v) or len(v) > 63):
-        raise ValueError("expected a lowercase DNS label (a-z, 0-9, '-', at most 63 characters)")
+def _check_dns_label(v: str, why: str = "") -> str:
+    """``v`` when it is a DNS label (RFC 1123), else a ValueError that ends with ``why``."""
+    if not _NAME.match(v) or len(v) > 63:
+        raise ValueError(
+            f"expected a lowercase DNS label (a-z, 0-9, '-', at most 63 characters){why}"
+        )
     return v
+
+
+def _dns_label(v: str | None) -> str | None:
+    """An optional name: None, or a DNS label."""
+    return v if v is None else _check_dns_label(v)
 
 
 class IngressSpec(_Strict):
@@ -227,17 +237,9 @@ class Spec(_Strict):
     @field_validator("name")
     @classmethod
     def _dns_name(cls, v: str) -> str:
-        if not _NAME.match(v) or len(v) > 63:
-            raise ValueError(
-                "expected a lowercase DNS label (a-z, 0-9, '-', at most 63 characters), "
-                "since it names the image and the Kubernetes objects"
-            )
-        return v
+        return _check_dns_label(v, ", since it names the image and the Kubernetes objects")
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_text(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+    _version_text = field_validator("version", mode="before")(_number_as_text)
 
     @field_validator("python", mode="before")
     @classmethod
