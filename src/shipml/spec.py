@@ -307,16 +307,16 @@ def load_spec(project: Path) -> Spec:
 
 def with_env_overrides(spec: Spec, env: Mapping[str, str]) -> Spec:
     """Return the spec with the documented SHIPML_* serve variables applied."""
-    data = spec.model_dump()
     used = {k: v for k, v in env.items() if k in ENV_OVERRIDES}
+    if not used:
+        return spec
+    data = spec.model_dump()
     for key, value in used.items():
         node = data
         *parents, leaf = ENV_OVERRIDES[key]
         for p in parents:
             node = node[p]
         node[leaf] = value
-    if not used:
-        return spec
     return parse_spec(data, source="environment (" + ", ".join(sorted(used)) + ")")
 
 
