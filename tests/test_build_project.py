@@ -1,4 +1,5 @@
-"""`shipml build` end to end: real uv, real mmdebstrap, real Podman; reproducible and cached."""
+"""`shipml build` end to end: real uv, real mmdebstrap; reproducible and cached (Podman runs the
+image in test_image_production)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,8 @@ from shipml.oci.descriptor import Index
 from shipml.oci.image import Image
 from shipml.oci.mediatypes import MediaType
 from shipml.oci.reference import Reference
-from shipml.testing.engines import podman_usable
 from shipml.testing.examples import BuiltExample
 from shipml.testing.images import random_index
-from shipml.testing.server import ServerProcess, free_port
 from shipml.testing.validate import validate_image
 
 SHIPML = str(Path(sys.executable).parent / "shipml")
@@ -110,55 +108,6 @@ def test_build_writes_a_valid_layered_image(built: tuple[Path, Path, dict[str, A
     names = {n for n, _ in lock.platform("linux/amd64").packages()}
     assert {"scikit-learn", "numpy", "uvicorn"} <= names
     assert not names & {"rich", "httpx", "kubernetes"}
-
-
-@pytest.mark.podman
-def test_image_serves_in_podman_like_shipml_serve(
-    built: tuple[Path, Path, dict[str, Any]], sklearn_server: ServerProcess
-) -> None:
-    if not podman_usable() or shutil.which("skopeo") is None:
-        pytest.skip("needs podman (CONTAINERS_CONF from scripts/test.sh) and skopeo")
-    project, home, result = built
-    name = f"localhost/shipml-build-test:{result['digest'][7:19]}"
-    store_ref = f"oci:{home / 'store'}:{Reference.parse('sklearn-classifier:latest')}"
-    subprocess.run(["skopeo", "copy", "--quiet", store_ref, f"containers-storage:{name}"],
-                   check=True, capture_output=True)
-    port = free_port()
-    cid = subprocess.run(["podman", "run", "-d", "-p", f"127.0.0.1:{port}:8080", name],
-                         check=True, capture_output=True, text=True).stdout.strip()
-    try:
-        _wait_ready(f"http://127.0.0.1:{port}", cid)
-        body = (project / "request.json").read_bytes()
-        path = "/v2/models/sklearn-classifier/infer"
-        in_container = _post(f"http://127.0.0.1:{port}{path}", body)
-        served = _post(f"{sklearn_server.url}{path}", body)
-        assert in_container["outputs"] == served["outputs"]
-        uid = subprocess.run(["podman", "exec", cid, "id", "-u"], check=True,
-                             capture_output=True, text=True).stdout.strip()
-        assert uid == "10001"
-    finally:
-        subprocess.run(["podman", "rm", "-f", cid], capture_output=True)
-        subprocess.run(["podman", "rmi", "-f", name], capture_output=True)
-
-
-def _post(url: str, body: bytes) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        answer: dict[str, Any] = json.loads(response.read())
-    return answer
-
-
-def _wait_ready(url: str, cid: str, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    logs = subprocess.run(["podman", "logs", cid], capture_output=True, text=True)
-    raise AssertionError(f"container not ready after {timeout_s}s:\n{logs.stdout}{logs.stderr}")
 
 
 def test_model_only_change_rebuilds_only_the_model_layer(

@@ -108,6 +108,7 @@ def test_cold_start_runs_as_non_root_and_answers_like_shipml_serve(
     print(f"\ncold start (podman run to /v2/health/ready): {info['ready_s']:.2f} s")
     uid = podman("exec", info["name"], "id", "-u").stdout.strip()
     assert uid != "0" and uid == inspect(info["name"])["Config"]["User"].split(":")[0]
+    assert uid == "10001"
     body = (built.project / "request.json").read_bytes()
     answer = post(info["url"] + INFER, body)
     assert answer["outputs"] == post(sklearn_server.url + INFER, body)["outputs"]
