@@ -9,7 +9,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from shipml.testing.engines import busybox_image, podman_usable, remove_engine_i
 from shipml.testing.examples import BuiltExample
 from shipml.testing.images import random_image, random_index
 from shipml.testing.registry import LocalRegistry
-from shipml.testing.server import free_port
+from shipml.testing.server import free_port, wait_ok
 
 pytestmark = pytest.mark.registry
 SHIPML = str(Path(sys.executable).parent / "shipml")
@@ -220,20 +219,9 @@ def test_podman_pulls_and_runs_what_shipml_pushed(
         assert pulled.returncode == 0, pulled.stderr
         started = podman("run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8080", ref)
         assert started.returncode == 0, started.stderr
-        assert wait_ready(f"http://127.0.0.1:{port}/v2/health/ready")
+        assert wait_ok(f"http://127.0.0.1:{port}/v2/health/ready", 30)
     finally:
         remove_engine_images(image.manifest().config.digest.encoded)
-
-
-def wait_ready(url: str, timeout_s: float = 30) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return bool(response.status == 200)
-        except OSError:
-            time.sleep(0.2)
-    return False
 
 
 @pytest.mark.slow
@@ -263,7 +251,7 @@ def test_build_push_pull_run_then_a_model_only_change_uploads_one_layer(
         run = podman("run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8080", f"{name}:1")
         assert run.returncode == 0, run.stderr
         url = f"http://127.0.0.1:{port}"
-        assert wait_ready(f"{url}/v2/health/ready", timeout_s=60)
+        assert wait_ok(f"{url}/v2/health/ready", 60)
         request = urllib.request.Request(
             f"{url}/v2/models/sklearn-classifier/infer",
             data=(project / "request.json").read_bytes(),

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from shipml.runtime.flavors import load_predictor
 from shipml.spec import load_spec
 from shipml.testing.examples import BuiltExample
 from shipml.testing.registry import LocalRegistry, local_registry, registry_available
-from shipml.testing.server import free_port
+from shipml.testing.server import free_port, wait_ok
 
 pytestmark = [pytest.mark.podman, pytest.mark.registry, pytest.mark.slow]
 SHIPML = str(Path(sys.executable).parent / "shipml")
@@ -77,18 +76,6 @@ def played(pinned: str, sklearn_project: Path, tmp_path: Path) -> Iterator[dict[
         subprocess.run(["podman", "kube", "down", str(manifest)], capture_output=True, timeout=120)
 
 
-def wait_ready(url: str, *, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} not ready after {timeout_s} s")
-
-
 def container_of(deployment: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The generated container, and the name podman gives it (<deployment>-pod-0-<container>)."""
     container = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -101,7 +88,8 @@ def test_pod_serves_predictions_with_the_generated_probes_and_port(
     container, _ = container_of(played)
     [port] = [p["containerPort"] for p in container["ports"]]
     base = f"http://127.0.0.1:{port}"
-    wait_ready(base + container["startupProbe"]["httpGet"]["path"])
+    url = base + container["startupProbe"]["httpGet"]["path"]
+    assert wait_ok(url, 180), f"{url} not ready after 180 s"
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         get = container[probe]["httpGet"]
         assert get["port"] == port
@@ -129,7 +117,8 @@ def test_pod_serves_predictions_with_the_generated_probes_and_port(
 def test_container_runs_locked_down_as_generated(played: dict[str, Any]) -> None:
     container, podman_name = container_of(played)
     [port] = [p["containerPort"] for p in container["ports"]]
-    wait_ready(f"http://127.0.0.1:{port}/v2/health/ready")
+    url = f"http://127.0.0.1:{port}/v2/health/ready"
+    assert wait_ok(url, 180), f"{url} not ready after 180 s"
     [info] = json.loads(run("podman", "inspect", podman_name))
     assert info["HostConfig"]["ReadonlyRootfs"] is True
     assert "no-new-privileges" in info["HostConfig"]["SecurityOpt"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -9,9 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 READY_TIMEOUT_S = 90.0  # how long start() waits for the server to answer ready
@@ -22,6 +22,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_ok(url: str, timeout_s: float, *, gave_up: Callable[[], bool] = lambda: False) -> bool:
+    """Whether GET ``url`` answers 200 within ``timeout_s``; False early once ``gave_up()``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not gave_up():
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        # Not listening yet, reset by a port forwarder, or an error status (HTTPError): not yet.
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.05)
+    return False
 
 
 class ServerProcess:
@@ -53,17 +68,12 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/v2/health/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.05)
+        process = self.process
+        if wait_ok(f"{self.url}/v2/health/ready", READY_TIMEOUT_S,
+                   gave_up=lambda: process.poll() is not None):
+            return self
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{self.log()}")
         self.stop()
         raise RuntimeError(f"server not ready after {READY_TIMEOUT_S}s:\n{self.log()}")
 
