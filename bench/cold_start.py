@@ -34,6 +34,7 @@ from shipml.engines.podman import Podman
 from shipml.engines.ready import LIVE_PATH, READY_PATH, start
 from shipml.engines.transfer import ensure_image
 from shipml.layout import Store
+from shipml.testing.examples import train_example
 from shipml.testing.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,16 +61,6 @@ class Timing:
 
     run_to_ready: float
     start_to_ready: float
-
-
-def train(dest: Path) -> Path:
-    """examples/sklearn-classifier with its model trained, in ``dest``."""
-    project = dest / "sklearn-classifier"
-    shutil.copytree(ROOT / "examples" / "sklearn-classifier", project,
-                    ignore=shutil.ignore_patterns("*.joblib", "__pycache__", "shipml.lock"))
-    subprocess.run([sys.executable, "train.py", str(project)], cwd=project, check=True,
-                   capture_output=True)
-    return project
 
 
 def shipml_build(project: Path, ref: str) -> None:
@@ -135,7 +126,7 @@ def main() -> None:
     podman = Podman("podman")
     store = Store.open()
     with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
-        project = train(Path(tmp))
+        project = train_example(ROOT / "examples", "sklearn-classifier", Path(tmp))
         ref = args.image or SHIPML_REF
         if args.image is None:
             shipml_build(project, ref)

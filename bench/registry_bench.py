@@ -33,10 +33,11 @@ from shipml.oci.image import Image
 from shipml.oci.mediatypes import Compression
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
+from shipml.testing.examples import train_example
 from shipml.testing.registry import local_registry
 
 SHIPML = str(Path(sys.executable).parent / "shipml")
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sklearn-classifier"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 GNU_TIME = "/usr/bin/time"
 STORE_REF = "bench.local/{name}:v1"
 
@@ -86,16 +87,11 @@ def synthetic_image(work: Path, mib: int) -> Image:
 
 def build_example(work: Path, store: Path, ref: str) -> None:
     """Train examples/sklearn-classifier and build it into ``store`` as ``ref``."""
-    project = work / EXAMPLE.name
-    project.mkdir()
-    shutil.copy(EXAMPLE / "shipml.yaml", project)
-    for args in (
-        [sys.executable, str(EXAMPLE / "train.py"), str(project)],
-        [SHIPML, "build", str(project), "--tag", ref, "--store", str(store)],
-    ):
-        done = subprocess.run(args, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    project = train_example(EXAMPLES, "sklearn-classifier", work)
+    args = [SHIPML, "build", str(project), "--tag", ref, "--store", str(store)]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-2000:]}")
 
 
 def bench_image(name: str, ref: str, store: Path, rounds: int, env: dict[str, str], work: Path):

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from shipml.testing.examples import train_example
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCH = Path(os.environ.get("SHIPML_SHARED_BENCH", ROOT.parent / "shared" / "bench"))
 ANCHORS = SHARED_BENCH / "anchors"
@@ -43,15 +45,6 @@ def shipml_config(project: Path) -> dict[str, object]:
         "url": f"{url}/v2/models/sklearn-classifier/infer",
         "body_file": "anchors/bodies/v2.json",
     }
-
-
-def train(dest: Path) -> Path:
-    project = dest / "sklearn-classifier"
-    project.mkdir(parents=True)
-    example = ROOT / "examples" / "sklearn-classifier"
-    (project / "shipml.yaml").write_text((example / "shipml.yaml").read_text())
-    subprocess.run([sys.executable, str(example / "train.py"), str(project)], check=True)
-    return project
 
 
 def main() -> None:
@@ -76,7 +69,7 @@ def main() -> None:
     out = a.out or ROOT / "bench" / "results" / f"serve-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="shipml-bench-") as tmp:
-        project = train(Path(tmp))
+        project = train_example(ROOT / "examples", "sklearn-classifier", Path(tmp))
         # The anchors load the same model (same seed and scikit-learn version as their own
         # train.py); the harness checks every server's answer against anchors/expected.json.
         model_dir = Path(a.venvs) / "model"

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from shipml.testing.examples import train_example
 from shipml.testing.registry import local_registry, registry_available
 from shipml.testing.server import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "sklearn-classifier"
 WORK = ROOT / ".shipml-demo"
 SHIPML = str(Path(sys.executable).with_name("shipml"))
 timings: list[tuple[str, float]] = []
@@ -54,12 +54,8 @@ def engine_available() -> bool:
 
 def main() -> None:
     shutil.rmtree(WORK, ignore_errors=True)
-    project = WORK / "sklearn-classifier"
-    project.mkdir(parents=True)
-    shutil.copy(EXAMPLE / "shipml.yaml", project)
-
     with step("train the example model"):
-        subprocess.run([sys.executable, str(EXAMPLE / "train.py"), str(project)], check=True)
+        project = train_example(ROOT / "examples", "sklearn-classifier", WORK)
     request = f"@{project / 'request.json'}"
 
     with step("serve it with `shipml serve` and predict"), ServerProcess(project) as server:

@@ -20,7 +20,7 @@ from shipml.build.project import base_images
 from shipml.oci.image import Image
 from shipml.oci.platform import Platform
 from shipml.spec import load_spec
-from shipml.testing.examples import BuiltExample
+from shipml.testing.examples import BuiltExample, train_example
 from shipml.testing.registry import LocalRegistry, local_registry, registry_available
 from shipml.testing.server import ServerProcess
 
@@ -29,20 +29,10 @@ EXAMPLES = ROOT / "examples"
 SHIPML = str(Path(sys.executable).parent / "shipml")
 
 
-def train_example(name: str, dest: Path) -> Path:
-    """Copy examples/NAME to dest and run its train.py there; returns the project directory."""
-    project = dest / name
-    shutil.copytree(EXAMPLES / name, project,
-                    ignore=shutil.ignore_patterns("*.joblib", "__pycache__"))
-    subprocess.run([sys.executable, "train.py", str(project)], cwd=project, check=True,
-                   capture_output=True)
-    return project
-
-
 @pytest.fixture(scope="session")
 def sklearn_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trained sklearn-classifier example (shared by the session: do not modify it)."""
-    return train_example("sklearn-classifier", tmp_path_factory.mktemp("examples"))
+    return train_example(EXAMPLES, "sklearn-classifier", tmp_path_factory.mktemp("examples"))
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +42,7 @@ def example_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str],
 
     def get(name: str) -> Path:
         if name not in trained:
-            trained[name] = train_example(name, tmp_path_factory.mktemp("examples"))
+            trained[name] = train_example(EXAMPLES, name, tmp_path_factory.mktemp("examples"))
         return trained[name]
 
     return get
