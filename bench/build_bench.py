@@ -42,12 +42,12 @@ from shipml.build.project import base_images
 from shipml.oci.image import Image
 from shipml.oci.platform import Platform
 from shipml.spec import load_spec
+from shipml.testing.cli import SHIPML
 from shipml.testing.registry import local_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHORS = ROOT.parent / "shared" / "bench" / "build-anchors"
 EXAMPLE = ROOT / "examples" / "sklearn-classifier"
-SHIPML = str(Path(sys.executable).parent / "shipml")
 ANCHOR_BASE = "localhost/ba-base:bookworm"
 MB = 1e6
 

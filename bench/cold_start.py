@@ -34,6 +34,7 @@ from shipml.engines.podman import Podman
 from shipml.engines.ready import LIVE_PATH, READY_PATH, start
 from shipml.engines.transfer import ensure_image
 from shipml.layout import Store
+from shipml.testing.cli import SHIPML
 from shipml.testing.examples import train_example
 from shipml.testing.server import free_port
 
@@ -65,9 +66,8 @@ class Timing:
 
 def shipml_build(project: Path, ref: str) -> None:
     """``shipml build PROJECT -t REF`` into the default store."""
-    shipml = Path(sys.executable).parent / "shipml"
     began = time.monotonic()
-    subprocess.run([str(shipml), "build", str(project), "-t", ref], check=True,
+    subprocess.run([SHIPML, "build", str(project), "-t", ref], check=True,
                    stdout=subprocess.DEVNULL)
     print(f"shipml build: {time.monotonic() - began:.1f} s", file=sys.stderr)
 

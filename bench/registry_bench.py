@@ -20,7 +20,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,10 +32,10 @@ from shipml.oci.image import Image
 from shipml.oci.mediatypes import Compression
 from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
+from shipml.testing.cli import SHIPML
 from shipml.testing.examples import train_example
 from shipml.testing.registry import local_registry
 
-SHIPML = str(Path(sys.executable).parent / "shipml")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 GNU_TIME = "/usr/bin/time"
 STORE_REF = "bench.local/{name}:v1"

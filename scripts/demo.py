@@ -11,19 +11,18 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from shipml.testing.cli import SHIPML
 from shipml.testing.examples import train_example
 from shipml.testing.registry import local_registry, registry_available
 from shipml.testing.server import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".shipml-demo"
-SHIPML = str(Path(sys.executable).with_name("shipml"))
 timings: list[tuple[str, float]] = []
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -20,13 +18,13 @@ from shipml.build.project import base_images
 from shipml.oci.image import Image
 from shipml.oci.platform import Platform
 from shipml.spec import load_spec
+from shipml.testing.cli import run_cli
 from shipml.testing.examples import BuiltExample, train_example
 from shipml.testing.registry import LocalRegistry, local_registry, registry_available
 from shipml.testing.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SHIPML = str(Path(sys.executable).parent / "shipml")
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +74,7 @@ def built_example(
     shutil.copytree(sklearn_project, project, ignore=shutil.ignore_patterns("shipml.lock"))
     # As in the tests that rebuild copies of it: no stray SOURCE_DATE_EPOCH, the lock's epoch.
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-    proc = subprocess.run([SHIPML, "build", str(project), "--json"], capture_output=True,
-                          text=True, env={**env, "SHIPML_HOME": str(home)})
+    proc = run_cli("build", str(project), "--json", env={**env, "SHIPML_HOME": str(home)})
     if proc.returncode != 0:
         raise AssertionError(f"shipml build {project} failed:\n{proc.stderr}")
     return BuiltExample(project, home, json.loads(proc.stdout))

@@ -9,7 +9,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,11 @@ from shipml.oci.descriptor import Index
 from shipml.oci.image import Image
 from shipml.oci.mediatypes import MediaType
 from shipml.oci.reference import Reference
+from shipml.testing.cli import SHIPML, run_cli
 from shipml.testing.examples import BuiltExample
 from shipml.testing.images import random_index
 from shipml.testing.validate import validate_image
 
-SHIPML = str(Path(sys.executable).parent / "shipml")
 pytestmark = pytest.mark.slow
 
 
@@ -36,10 +35,7 @@ def shipml(*args: str, home: Path, check: bool = True, env: dict[str, str] | Non
     subprocess.CompletedProcess[str]
 ):
     """Run the real CLI with its own SHIPML_HOME (store and build cache)."""
-    proc = subprocess.run(
-        [SHIPML, *args], capture_output=True, text=True, check=False,
-        env={**os.environ, "SHIPML_HOME": str(home), **(env or {})},
-    )
+    proc = run_cli(*args, env={**os.environ, "SHIPML_HOME": str(home), **(env or {})})
     if check and proc.returncode != 0:
         raise AssertionError(f"shipml {' '.join(args)} failed:\n{proc.stderr}")
     return proc

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from shipml.cli.app import VERBS, cli
-
-SHIPML = str(Path(sys.executable).parent / "shipml")
+from shipml.testing.cli import run_cli
 
 
 def test_help_lists_every_verb_in_order() -> None:
@@ -31,9 +27,10 @@ def test_each_verb_has_help(verb: str) -> None:
 
 
 def test_version_and_usage_errors_from_the_installed_command() -> None:
-    version = subprocess.run([SHIPML, "--version"], capture_output=True, text=True, check=True)
+    version = run_cli("--version")
+    assert version.returncode == 0, version.stderr
     assert version.stdout == f"shipml {metadata.version('shipml')}\n"
-    unknown = subprocess.run([SHIPML, "bogus"], capture_output=True, text=True)
+    unknown = run_cli("bogus")
     assert unknown.returncode == 2 and "No such command 'bogus'" in unknown.stderr
-    missing = subprocess.run([SHIPML, "push"], capture_output=True, text=True)
+    missing = run_cli("push")
     assert missing.returncode == 2 and "Missing argument 'REF'" in missing.stderr

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from shipml.oci.platform import Platform
 from shipml.oci.reference import Reference
 from shipml.registry.client import RegistryClient
 from shipml.registry.push import push
+from shipml.testing.cli import run_cli
 from shipml.testing.engines import busybox_image, podman_usable, remove_engine_images
 from shipml.testing.examples import BuiltExample
 from shipml.testing.images import random_image, random_index
@@ -28,7 +30,6 @@ from shipml.testing.registry import LocalRegistry
 from shipml.testing.server import free_port, wait_ok
 
 pytestmark = pytest.mark.registry
-SHIPML = str(Path(sys.executable).parent / "shipml")
 
 
 @pytest.fixture
@@ -49,12 +50,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def shipml(
-    *args: str, env: dict[str, str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SHIPML, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
-    )
+shipml = partial(run_cli, timeout=120)
 
 
 def stored(env: dict[str, str], tmp_path: Path, ref: str, seed: int) -> str:

@@ -5,15 +5,16 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from shipml.layout import Store
 from shipml.oci.reference import Reference
+from shipml.testing.cli import SHIPML, run_cli
 from shipml.testing.engines import (
     SERVE_AND_DRAIN,
     busybox_image,
@@ -23,7 +24,6 @@ from shipml.testing.engines import (
 from shipml.testing.registry import LocalRegistry
 from shipml.testing.server import free_port
 
-SHIPML = str(Path(sys.executable).parent / "shipml")
 pytestmark = pytest.mark.podman
 
 
@@ -40,8 +40,7 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     remove_engine_images(*images)  # with --force, their containers go too
 
 
-def shipml(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SHIPML, *args], capture_output=True, text=True, env=env, timeout=120)
+shipml = partial(run_cli, timeout=120)
 
 
 def stored(env: dict[str, str], tmp_path: Path, ref: str, script: str = SERVE_AND_DRAIN) -> str:

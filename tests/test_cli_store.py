@@ -1,9 +1,8 @@
 import json
 import os
-import subprocess
-import sys
 import tarfile
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,8 @@ from shipml.layout import Store
 from shipml.mutate import with_config
 from shipml.oci.image import compressed_size
 from shipml.oci.reference import Reference
+from shipml.testing.cli import run_cli
 from shipml.testing.images import random_image, random_index
-
-SHIPML = str(Path(sys.executable).parent / "shipml")
 
 
 @pytest.fixture
@@ -23,8 +21,7 @@ def home(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "SHIPML_HOME": str(tmp_path / "home")}
 
 
-def shipml(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SHIPML, *args], capture_output=True, text=True, env=env, timeout=60)
+shipml = partial(run_cli, timeout=60)
 
 
 def _stored(tmp_path: Path, home: dict[str, str]) -> tuple[Store, str]:

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,12 @@ import yaml
 
 from shipml.runtime.flavors import load_predictor
 from shipml.spec import load_spec
+from shipml.testing.cli import SHIPML
 from shipml.testing.examples import BuiltExample
 from shipml.testing.registry import LocalRegistry, local_registry, registry_available
 from shipml.testing.server import free_port, wait_ok
 
 pytestmark = [pytest.mark.podman, pytest.mark.registry, pytest.mark.slow]
-SHIPML = str(Path(sys.executable).parent / "shipml")
 
 
 def run(*args: str, timeout: float = 600) -> str:

@@ -8,13 +8,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,12 @@ import pytest
 from shipml.engines.podman import Podman
 from shipml.engines.transfer import ensure_image
 from shipml.layout import Store
+from shipml.testing.cli import run_cli
 from shipml.testing.engines import podman_usable, remove_engine_images
 from shipml.testing.examples import BuiltExample
 from shipml.testing.registry import LocalRegistry
 from shipml.testing.server import ServerProcess, free_port
 
-SHIPML = str(Path(sys.executable).parent / "shipml")
 REF = "localhost/shipml-production-test:1"
 INFER = "/v2/models/sklearn-classifier/infer"
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
@@ -43,8 +43,7 @@ class Built:
     env: dict[str, str]
 
 
-def shipml(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SHIPML, *args], capture_output=True, text=True, env=env, timeout=600)
+shipml = partial(run_cli, timeout=600)
 
 
 def podman(*args: str) -> subprocess.CompletedProcess[str]:
