@@ -6,8 +6,17 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+
+@dataclass(slots=True)
+class PendingFile:
+    """A file being written atomically; ``name`` is what it becomes in its directory."""
+
+    file: BinaryIO
+    name: str | None = None
 
 
 @contextmanager
@@ -19,20 +28,36 @@ def atomic_file(target: Path, *, mode: int | None = None) -> Iterator[BinaryIO]:
     within one filesystem, hence the temp file beside the target). ``mode``, when given,
     replaces the temp file's private 0600 before the rename, so ``target`` never has another.
     """
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{target.name[:16]}-")
+    with atomic_file_in(target.parent, prefix=target.name[:16], mode=mode) as pending:
+        pending.name = target.name
+        yield pending.file
+
+
+@contextmanager
+def atomic_file_in(
+    directory: Path, *, prefix: str, mode: int | None = None
+) -> Iterator[PendingFile]:
+    """``atomic_file`` for content named only once written (a blob named by its digest).
+
+    The block sets ``pending.name`` before it ends; the temp file is ``.tmp-<prefix>-*``.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".tmp-{prefix}-")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
-            yield f
+            pending = PendingFile(f)
+            yield pending
+            if pending.name is None:
+                raise ValueError("atomic_file_in: the block named no file")
             f.flush()
             if mode is not None:
                 os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
-        tmp.replace(target)
+        tmp.replace(directory / pending.name)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(target.parent)
+    fsync_dir(directory)
 
 
 # How much a large write may run ahead of the disk before its writeback is started.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import zstandard
 
+from shipml.atomic import atomic_file_in
 from shipml.layers.blob import FileLayer
 from shipml.layers.pgzip import ParallelGzipWriter, Sink
 from shipml.layers.tar import Entry, source_date_epoch, write_tar
@@ -52,28 +52,19 @@ def write_layer(
     Reproducible: the same entries, compression, level and ``mtime`` (default
     SOURCE_DATE_EPOCH, else 0) give the same bytes, whatever the number of CPUs: gzip is
     deflated in parallel in fixed blocks (``pgzip``), zstd in its multi-worker mode. Nothing is
-    held whole in memory; the blob appears under its final name only once complete (temp file
-    in ``out_dir``, fsync, rename).
+    held whole in memory; the blob appears under its final name only once complete
+    (``atomic.atomic_file_in``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     level = DEFAULT_LEVELS[compression] if level is None else level
     mtime = source_date_epoch() if mtime is None else mtime
-    fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=".tmp-layer-")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            blob = _HashingWriter(raw)
-            tar = _compress(entries, blob, compression, level, mtime)
-            raw.flush()
-            os.fsync(raw.fileno())
+    with atomic_file_in(out_dir, prefix="layer") as pending:
+        blob = _HashingWriter(pending.file)
+        tar = _compress(entries, blob, compression, level, mtime)
         digest = blob.hasher.digest()
-        final = out_dir / f"{digest.algorithm}-{digest.encoded}"
-        tmp.replace(final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        pending.name = name = f"{digest.algorithm}-{digest.encoded}"
     descriptor = Descriptor(oci_layer_type(compression), digest, blob.hasher.size)
-    return FileLayer(final, descriptor, tar.digest())
+    return FileLayer(out_dir / name, descriptor, tar.digest())
 
 
 def _compress(
