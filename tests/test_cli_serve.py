@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
 import yaml
 
+from shipml.testing.cli import SHIPML, run_cli
 from shipml.testing.server import ServerProcess, free_port
 
-SHIPML = str(Path(sys.executable).with_name("shipml"))
-
-
-def shipml(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SHIPML, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+shipml = partial(run_cli, timeout=120)
 
 
 def test_init_writes_a_spec_for_a_recognised_model(sklearn_project: Path, tmp_path: Path) -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,11 +17,11 @@ from shipml.registry.client import RegistryClient
 from shipml.registry.credentials import Credential
 from shipml.registry.push import push
 from shipml.spec import load_spec
+from shipml.testing.cli import run_cli
 from shipml.testing.images import random_image
 from shipml.testing.registry import LocalRegistry, local_registry, registry_available
 from shipml.testing.server import free_port
 
-SHIPML = str(Path(sys.executable).parent / "shipml")
 DIGEST = "sha256:" + "ab" * 32
 
 
@@ -43,8 +42,7 @@ def env(tmp_path: Path) -> dict[str, str]:
             "REGISTRY_AUTH_FILE": str(home / "auth.json")}
 
 
-def shipml(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SHIPML, *args], capture_output=True, text=True, env=env, timeout=120)
+shipml = partial(run_cli, timeout=120)
 
 
 def test_dry_run_prints_the_rendered_objects(project: Path, env: dict[str, str]) -> None:
